@@ -1,0 +1,53 @@
+"""Run every notebook's tests (as `nbdev_test` does) and print one line per notebook plus `N passed, N failed`.
+
+Usage: python .ci/test_nbs.py [--flags slow] [--workers 2] [NOTEBOOK ...]
+"""
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+
+def run_one(args: tuple[str, list[str], list[str]]) -> tuple[str, bool, float]:
+    """Test one notebook in this (worker) process; return (name, ok, seconds)."""
+    path, skip, force = args
+    os.environ['IN_TEST'] = '1'
+    import torch
+    torch.set_num_threads(1)  # workers run side by side: don't oversubscribe the cores
+    from nbdev.test import test_nb
+    from nbdev.config import get_config
+    start = time.time()
+    try: ok, _ = test_nb(Path(path), skip_flags=skip, force_flags=force, basepath=get_config().config_path)
+    except Exception as e:  # a crash of the runner itself counts as a failure of that notebook
+        print(f'{path}: {e!r}', file=sys.stderr); ok = False
+    return Path(path).name, ok, time.time() - start
+
+
+def main() -> int:
+    """Parse arguments, run the notebooks, print the summary; return the exit code."""
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('notebooks', nargs='*', help='notebooks to test (default: all in nbs/)')
+    p.add_argument('--flags', nargs='*', default=[], help='test flags to run too, e.g. slow')
+    p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1), help='notebooks run in parallel')
+    a = p.parse_args()
+    from nbdev.config import get_config
+    cfg = get_config()
+    nbs = a.notebooks or sorted(str(f) for f in Path(cfg.nbs_path).glob('*.ipynb') if not f.name.startswith('_'))
+    if not nbs: print('no notebooks found', file=sys.stderr); return 2
+    skip = [f for f in cfg.tst_flags.split() if f not in a.flags]
+    jobs = [(nb, skip, a.flags) for nb in nbs]
+    passed = failed = 0
+    start = time.time()
+    with ProcessPoolExecutor(max_workers=max(1, a.workers)) as ex:
+        for name, ok, secs in ex.map(run_one, jobs):
+            print(f'{"PASS" if ok else "FAIL"} {name} ({secs:.1f}s)', flush=True)
+            passed += ok; failed += not ok
+    print(f'total {time.time() - start:.0f}s')
+    print(f'{passed} passed, {failed} failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
