@@ -14,10 +14,11 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir']
+           'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -68,3 +69,19 @@ def set_seed(seed: int) -> None:
 def default_data_dir() -> Path:
     """Folder for generated datasets: `$MTI_NB_DATA`, else `./data`."""
     return Path(os.environ.get('MTI_NB_DATA', 'data'))
+
+# %% ../nbs/00_core.ipynb #24
+def _undash(arg: str) -> str:
+    """`--n-train=5` -> `--n_train=5`; values and short options unchanged."""
+    if not arg.startswith('--'): return arg
+    name, eq, val = arg.partition('=')
+    return '--' + name[2:].replace('-', '_') + eq + val
+
+def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
+    """Parse `argv` (default `sys.argv[1:]`) with `func`'s fastcore annotations, accepting `--a-b` for `--a_b`, and call it."""
+    import sys
+    argv = sys.argv[1:] if argv is None else argv
+    p = anno_parser(func, prog=prog or func.__name__)
+    args = vars(p.parse_args([_undash(a) for a in argv]))
+    args.pop('pdb', None); args.pop('xtra', None)
+    return func(**args)
