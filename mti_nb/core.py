@@ -61,7 +61,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp: Path(tmp).write_text(text, encoding='utf-8')
     return Path(path)
 
-# %% ../nbs/00_core.ipynb #20
+# %% ../nbs/00_core.ipynb #21
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators."""
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
@@ -70,7 +70,7 @@ def default_data_dir() -> Path:
     """Folder for generated datasets: `$MTI_NB_DATA`, else `./data`."""
     return Path(os.environ.get('MTI_NB_DATA', 'data'))
 
-# %% ../nbs/00_core.ipynb #24
+# %% ../nbs/00_core.ipynb #26
 def _undash(arg: str) -> str:
     """`--n-train=5` -> `--n_train=5`; values and short options unchanged."""
     if not arg.startswith('--'): return arg
