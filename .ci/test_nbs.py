@@ -3,6 +3,7 @@
 Usage: python .ci/test_nbs.py [--flags slow] [--workers 2] [NOTEBOOK ...]
 """
 import argparse
+import multiprocessing as mp
 import os
 import sys
 import time
@@ -40,7 +41,8 @@ def main() -> int:
     jobs = [(nb, skip, a.flags) for nb in nbs]
     passed = failed = 0
     start = time.time()
-    with ProcessPoolExecutor(max_workers=max(1, a.workers)) as ex:
+    # a fresh process per notebook: IPython replaces __main__ in the worker, and notebooks must not share state
+    with ProcessPoolExecutor(max_workers=max(1, a.workers), mp_context=mp.get_context('spawn'), max_tasks_per_child=1) as ex:
         for name, ok, secs in ex.map(run_one, jobs):
             print(f'{"PASS" if ok else "FAIL"} {name} ({secs:.1f}s)', flush=True)
             passed += ok; failed += not ok
