@@ -82,6 +82,9 @@ def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
     import sys
     argv = sys.argv[1:] if argv is None else argv
     p = anno_parser(func, prog=prog or func.__name__)
-    args = vars(p.parse_args([_undash(a) for a in argv]))
+    undashed = [_undash(a) for a in argv]
+    ns, unknown = p.parse_known_args(undashed)
+    if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[undashed.index(u)] if u in undashed else u for u in unknown))
+    args = vars(ns)
     args.pop('pdb', None); args.pop('xtra', None)
     return func(**args)
