@@ -5,8 +5,10 @@
 # %% ../nbs/00_core.ipynb #3
 from __future__ import annotations
 
+import argparse
 import os
 import random
+import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +20,7 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'run_cli']
+           'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'cli_parser', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -71,20 +73,25 @@ def default_data_dir() -> Path:
     return Path(os.environ.get('MTI_NB_DATA', 'data'))
 
 # %% ../nbs/00_core.ipynb #26
-def _undash(arg: str) -> str:
-    """`--n-train=5` -> `--n_train=5`; values and short options unchanged."""
+def _dash(arg: str) -> str:
+    """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""
     if not arg.startswith('--'): return arg
     name, eq, val = arg.partition('=')
-    return '--' + name[2:].replace('-', '_') + eq + val
+    return '--' + name[2:].replace('_', '-') + eq + val
+
+def cli_parser(func, prog: str | None = None) -> argparse.ArgumentParser:
+    """fastcore's parser for `func`, with dashed option names (`--n-train`) and without its hidden debug options."""
+    p = anno_parser(func, prog=prog or func.__name__)
+    for act in [a for a in p._actions if a.dest in ('pdb', 'xtra')]: p._remove_action(act)
+    for act in p._actions: act.option_strings = [_dash(o) for o in act.option_strings]
+    p._option_string_actions = {o: a for a in p._actions for o in a.option_strings}
+    return p
 
 def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
-    """Parse `argv` (default `sys.argv[1:]`) with `func`'s fastcore annotations, accepting `--a-b` for `--a_b`, and call it."""
-    import sys
+    """Parse `argv` (default `sys.argv[1:]`) with `cli_parser(func)`, accepting `--a_b` for `--a-b`, and call `func`."""
     argv = sys.argv[1:] if argv is None else argv
-    p = anno_parser(func, prog=prog or func.__name__)
-    undashed = [_undash(a) for a in argv]
-    ns, unknown = p.parse_known_args(undashed)
-    if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[undashed.index(u)] if u in undashed else u for u in unknown))
-    args = vars(ns)
-    args.pop('pdb', None); args.pop('xtra', None)
-    return func(**args)
+    p = cli_parser(func, prog)
+    dashed = [_dash(a) for a in argv]
+    ns, unknown = p.parse_known_args(dashed)
+    if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[dashed.index(u)] if u in dashed else u for u in unknown))
+    return func(**vars(ns))

@@ -10,16 +10,15 @@ from typing import Callable
 
 import matplotlib.pyplot as plt
 import torch
-from fastcore.script import call_parse
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .core import NYUD_TASKS, PASCAL_TASKS
+from .core import NYUD_TASKS, PASCAL_TASKS, run_cli
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
 __all__ = ['DATASET_SETUPS', 'count_params', 'module_params', 'count_flops', 'resource_table', 'format_table', 'parse_size',
-           'mti_resources', 'plot_module_resources']
+           'mti_resources', 'mti_resources_cli', 'plot_module_resources']
 
 # %% ../nbs/09_resources.ipynb #6
 def count_params(module: nn.Module) -> int:
@@ -97,7 +96,6 @@ def parse_size(size: str) -> tuple[int, int]:
     except ValueError: pass
     raise ValueError(f'size must look like HxW with positive integers, e.g. 480x640; got {size!r}')
 
-@call_parse
 def mti_resources(
     dataset: str = 'both',  # nyud, pascal or both
     size: str = None,  # input size HxW for every dataset (default: NYUD 480x640, PASCAL 512x512)
@@ -110,6 +108,10 @@ def mti_resources(
     except (KeyError, ValueError) as e: raise SystemExit(f'mti_resources: {e.args[0] if e.args else e}')
     print(format_table(rows) + f'FLOPs: 2 per multiply-add of convolutions and matmuls (torch FlopCounterMode); GMACs = GFLOPs / 2. '
           f'Counted in {time.time() - t0:.1f} s.')
+
+def mti_resources_cli():
+    "Console entry point of `mti_resources`."
+    run_cli(mti_resources, prog='mti_resources')
 
 # %% ../nbs/09_resources.ipynb #34
 def plot_module_resources(model: nn.Module, size: tuple[int, int] = (480, 640), title: str = '', dpi: int = 72):
