@@ -22,7 +22,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .core import IGNORE_INDEX, NYUD_TASKS, atomic_path, default_data_dir, run_cli, write_text_atomic
-from .data import NYUD, MultiTaskDataset, _task_image
+from .data import NYUD, MultiTaskDataset, task_image
 from .synthetic import generate_dataset
 
 # %% auto #0
@@ -404,7 +404,7 @@ def plot_agreement(sample: Mapping[str, Any], task_a: str, task_b: str, dilation
         axs[0].imshow(torch.as_tensor(sample['image']).permute(1, 2, 0).clamp(0, 1).numpy()); k = 1
     for ax, t in zip(axs[k:k + 2], (task_a, task_b)):
         x = torch.as_tensor(np.asarray(sample[t]) if not isinstance(sample[t], Tensor) else sample[t])
-        arr, kw = _task_image(t, x if t != 'semseg' else x.long(), NYUD_TASKS)
+        arr, kw = task_image(t, x if t != 'semseg' else x.long(), NYUD_TASKS)
         ax.imshow(arr, **kw)
     cmap = plt.get_cmap('RdYlGn').with_extremes(bad='0.75')
     for ax, d in zip(axs[k + 2:], dilations):

@@ -31,7 +31,7 @@ __all__ = ['PART_GROUPS', 'Reader', 'SAMPLE_KEYS', 'IMAGENET_MEAN', 'IMAGENET_ST
            'read_context_edges', 'MultiTaskDataset', 'read_split', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
            'affine', 'resize', 'normalize', 'denormalize', 'Compose', 'RandomHorizontalFlip', 'RandomZoom',
            'RandomScaleRotate', 'Resize', 'Normalize', 'train_transform', 'val_transform', 'get_dataset',
-           'class_colours', 'show_batch']
+           'class_colours', 'task_image', 'show_batch']
 
 # %% ../nbs/02_data.ipynb #6
 def check_tasks(tasks: str | Iterable[str] | None, valid: dict[str, int], dataset: str) -> list[str]:
@@ -419,7 +419,7 @@ def class_colours(n: int) -> ListedColormap:
     cmap.set_bad('white')
     return cmap
 
-def _task_image(task: str, x: torch.Tensor, channels: dict[str, int]) -> tuple[np.ndarray, dict]:
+def task_image(task: str, x: torch.Tensor, channels: dict[str, int]) -> tuple[np.ndarray, dict]:
     """An array and `imshow` keywords to draw one task map."""
     x = x.detach().cpu()
     if task in ('semseg', 'human_parts'):
@@ -438,7 +438,7 @@ def show_batch(batch: dict, n: int = 2, channels: dict[str, int] | None = None, 
     for i in range(n):
         axs[i, 0].imshow(denormalize(batch['image'][i]).permute(1, 2, 0).numpy())
         for j, t in enumerate(tasks, 1):
-            arr, kw = _task_image(t, batch[t][i], channels)
+            arr, kw = task_image(t, batch[t][i], channels)
             axs[i, j].imshow(arr, **kw)
         for j, title in enumerate(['image'] + tasks): axs[i, j].set_axis_off(); axs[0, j].set_title(title, fontsize=9)
     fig.tight_layout()

@@ -176,7 +176,7 @@ class NormalsMetric(Metric):
     def compute(self) -> dict[str, float]:
         n, s, sq, *w = self.sums.tolist()
         if n == 0: return self._empty(['mean', 'median', 'rmse', 'within_11.25', 'within_22.5', 'within_30'])
-        return {'mean': s / n, 'median': self.median(), 'rmse': math.sqrt(sq / n),
+        return {'mean': s / n, 'median': float(self.median()), 'rmse': math.sqrt(sq / n),
                 **{f'within_{t}': 100 * v / n for t, v in zip(('11.25', '22.5', '30'), w)}}
 
 # %% ../nbs/11_metrics.ipynb #29

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from .core import NYUD_TASKS, PASCAL_TASKS, atomic_path, write_text_atomic, set_seed, default_data_dir, run_cli
 from .synthetic import generate_dataset
-from .data import get_dataset, read_image, val_transform, denormalize, _task_image
+from .data import get_dataset, read_image, val_transform, denormalize, task_image
 from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss, loss_weights
@@ -345,9 +345,10 @@ class Trainer:
             name, score = selection_score(self.cfg, row, self.single)
             improved = self.best is None or score > self.best['value']
             row |= {'selection': score, 'val_seconds': round(time.time() - t0, 2)}
+            row = {k: float(v) if isinstance(v, float) else v for k, v in row.items()}   # numpy floats -> float (weights_only loading)
         self._updating = True
         if self.main:
-            if improved: self.best = {'epoch': row['epoch'], 'criterion': name, 'value': score}
+            if improved: self.best = {'epoch': row['epoch'], 'criterion': name, 'value': float(score)}
             self.history.append(row)
         self.epoch += 1; self.batch_in_epoch = self.seen = 0; self.running = {}
         self.scheduler.step()
@@ -499,6 +500,7 @@ def mti_train(
     size: Param('image height and width (the paper: 480 640 for NYUD)', int, nargs=2) = QUICK['size'],
     loss_weights: Param('task weight overrides, e.g. normals=5 edge=20', str, nargs='+') = None,
     single_task: Param('JSON files of single-task results (mti_eval output): select the model by Δm', str, nargs='+') = None,
+    edge_thresholds: int = 99,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF)
     seed: int = 0,  # random seed (weights, data order, augmentation)
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
     amp: str = 'none',  # mixed precision: none, bf16 (CPU or CUDA) or fp16 (CUDA only)
@@ -515,7 +517,7 @@ def mti_train(
     cfg = dict(data=root, dataset=dataset, tasks=tasks, aux_tasks=aux_tasks, model=model, backbone=backbone, pretrained=pretrained,
                weights=weights, use_fpm=not no_fpm, scales=list(scales), epochs=epochs, batch_size=batch_size, lr=lr,
                weight_decay=weight_decay, size=list(size), loss_weights=_weight_overrides(loss_weights), seed=seed, device=device,
-               amp=amp, workers=workers, out=out, single_task=single_task)
+               amp=amp, workers=workers, out=out, single_task=single_task, edge_thresholds=edge_thresholds)
     if resume and not (Path(out)/'last.pt').is_file(): raise FileNotFoundError(f'--resume: {Path(out)/"last.pt"} does not exist; give the --out of the run to continue')
     trainer = Trainer(cfg, resume=resume, progress=not quiet)
     try: trainer.fit()
@@ -581,10 +583,10 @@ def prediction_figure(sample: Mapping, preds: Mapping[str, Tensor], channels: Ma
     fig, axs = plt.subplots(rows, 1 + len(tasks), figsize=(2.2 * (1 + len(tasks)), 1.9 * rows), dpi=72, squeeze=False)
     axs[0, 0].imshow(denormalize(sample['image']).permute(1, 2, 0).numpy()); axs[0, 0].set_title(title or 'input', fontsize=8)
     for j, t in enumerate(tasks, 1):
-        arr, kw = _task_image(t, as_label(t, preds[t].float()), dict(channels))
+        arr, kw = task_image(t, as_label(t, preds[t].float()), dict(channels))
         axs[0, j].imshow(arr, **kw); axs[0, j].set_title(f'{t} (prediction)', fontsize=8)
         if rows == 2 and t in sample:
-            arr, kw = _task_image(t, sample[t], dict(channels)); axs[1, j].imshow(arr, **kw); axs[1, j].set_title(f'{t} (label)', fontsize=8)
+            arr, kw = task_image(t, sample[t], dict(channels)); axs[1, j].imshow(arr, **kw); axs[1, j].set_title(f'{t} (label)', fontsize=8)
     for ax in axs.flat: ax.set_axis_off()
     fig.tight_layout()
     return fig

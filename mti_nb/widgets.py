@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from IPython.display import display
 from torch import nn, Tensor
 
-from .data import denormalize, _task_image
+from .data import denormalize, task_image
 from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pairs, AffinityResult, PAPER_PAIRS, DILATIONS, DEPTH_THRESHOLD
 
 # %% auto #0
@@ -94,7 +94,7 @@ def _rgb(image: Tensor) -> np.ndarray:
 def _task_panel(ax, task: str, x: Tensor, channels: Mapping[str, int], title: str, label: bool = False):
     """Draw a prediction (raw network output) or a label of `task` on `ax`."""
     from mti_nb.train import as_label
-    arr, kw = _task_image(task, x if label else as_label(task, x), dict(channels))
+    arr, kw = task_image(task, x if label else as_label(task, x), dict(channels))
     ax.imshow(arr, **kw); ax.set_title(title, fontsize=8)
 
 def _figure(cols: int, rows: int = 1, w: float = 1.9, h: float = 1.7, dpi: int = 72) -> tuple[Figure, np.ndarray]:
