@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import IGNORE_INDEX
+from .initial_prediction import upsample_to
 
 # %% auto #0
 __all__ = ['TASK_LOSSES', 'LOSS_WEIGHTS', 'fit_to_label', 'masked_mean', 'seg_loss', 'depth_loss', 'normals_loss', 'balanced_bce',
@@ -28,7 +29,7 @@ def fit_to_label(pred: Tensor, label: Tensor, channels: int | None = None, task:
     if channels is not None and pred.shape[1] != channels:
         raise ValueError(f'{task}: prediction must have {channels} channel(s), got shape {tuple(pred.shape)}')
     size = label.shape[-2:]
-    return pred if pred.shape[-2:] == size else F.interpolate(pred, size=size, mode='bilinear', align_corners=False)
+    return upsample_to(pred, size)
 
 def _as_map(label: Tensor, channels: int) -> Tensor:
     """Accept a BxHxW label for a one-channel task as Bx1xHxW."""

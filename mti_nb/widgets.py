@@ -23,6 +23,7 @@ from IPython.display import display
 from torch import nn, Tensor
 
 from .data import denormalize, task_image
+from .initial_prediction import upsample_to
 from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pairs, AffinityResult, PAPER_PAIRS, DILATIONS, DEPTH_THRESHOLD
 
 # %% auto #0
@@ -117,7 +118,8 @@ def attention_map(internals: Mapping, receiver: str, sender: str, scale: int) ->
     return masks[scale][(receiver, sender)].mean(0)
 
 def _upsample(m: Tensor, size) -> np.ndarray:
-    return F.interpolate(m[None, None], size=tuple(size), mode='bilinear', align_corners=False)[0, 0].numpy()
+    """A one-channel map `m` (h x w) bilinearly resized to `size`, as an array."""
+    return upsample_to(m[None, None], size)[0, 0].numpy()
 
 def render_attention(sample: Mapping, internals: Mapping, receiver: str, sender: str, scale: int) -> bytes:
     """PNG: the image, the channel-mean distillation mask (receiver <- sender) at `scale` over it, and both tasks' initial predictions there."""
