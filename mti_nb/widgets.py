@@ -16,7 +16,6 @@ import ipywidgets as W
 import matplotlib
 import numpy as np
 import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from IPython.display import display
