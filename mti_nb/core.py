@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import colorsys
 import os
 import random
 import sys
@@ -20,7 +21,7 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'cli_parser', 'run_cli']
+           'class_palette', 'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'cli_parser', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -45,6 +46,11 @@ def nyud_id(name: str) -> int:
     except ValueError: raise KeyError(f'{name!r} is not one of the 40 NYUD-v2 classes: {", ".join(NYUD40_CLASSES)}') from None
 
 # %% ../nbs/00_core.ipynb #14
+def class_palette(n: int) -> np.ndarray:
+    """A fixed n x 3 float RGB colour per class id 0..n-1 (the same on every call)."""
+    return np.array([colorsys.hsv_to_rgb((i * .618034 + .1) % 1, .45 + .2 * (i % 3), .95 - .35 * (i % 2)) for i in range(n)])
+
+# %% ../nbs/00_core.ipynb #18
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
@@ -57,13 +63,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/00_core.ipynb #15
+# %% ../nbs/00_core.ipynb #19
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` atomically and return the path."""
     with atomic_path(path) as tmp: Path(tmp).write_text(text, encoding='utf-8')
     return Path(path)
 
-# %% ../nbs/00_core.ipynb #21
+# %% ../nbs/00_core.ipynb #25
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators."""
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
@@ -72,7 +78,7 @@ def default_data_dir() -> Path:
     """Folder for generated datasets: `$MTI_NB_DATA`, else `./data`."""
     return Path(os.environ.get('MTI_NB_DATA', 'data'))
 
-# %% ../nbs/00_core.ipynb #26
+# %% ../nbs/00_core.ipynb #30
 def _dash(arg: str) -> str:
     """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""
     if not arg.startswith('--'): return arg

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS
+from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, class_palette
 
 # %% auto #0
 __all__ = ['PART_GROUPS', 'Reader', 'SAMPLE_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'DEFAULT_SIZE', 'DATASETS', 'check_tasks',
@@ -414,8 +414,8 @@ def get_dataset(name: str, root: str | os.PathLike, split: str = 'train', tasks:
 
 # %% ../nbs/02_data.ipynb #98
 def class_colours(n: int) -> ListedColormap:
-    """A fixed colour per class (the same on every call), ignored pixels drawn white."""
-    cmap = ListedColormap(np.random.default_rng(12).uniform(0.1, 0.95, (n, 3)))
+    """`class_palette(n)` as a colour map, ignored pixels drawn white."""
+    cmap = ListedColormap(class_palette(n))
     cmap.set_bad('white')
     return cmap
 

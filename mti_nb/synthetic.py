@@ -22,14 +22,14 @@ from PIL import Image
 from skimage.morphology import thin
 from tqdm.auto import tqdm
 
-from .core import NYUD40_CLASSES, atomic_path, default_data_dir, nyud_id, run_cli, write_text_atomic
+from .core import NYUD40_CLASSES, atomic_path, class_palette, default_data_dir, nyud_id, run_cli, write_text_atomic
 
 # %% auto #0
 __all__ = ['NYUD_INTRINSICS', 'PLAIN', 'STRIPES', 'CHECKER', 'NOISE', 'GRID', 'FACE_CLASSES', 'FACE_NORMALS', 'EPS', 'HFOV',
            'VFOV', 'GENERATOR_VERSION', 'LAYOUT', 'scaled_intrinsics', 'look_rotation', 'Camera', 'Prim', 'Scene',
-           'room_faces', 'trace', 'instance_boundaries', 'render', 'sample_scene', 'make_sample', 'class_colors',
-           'show_sample', 'sample_paths', 'write_sample', 'dataset_stats', 'format_stats', 'generate_dataset',
-           'mti_synth', 'mti_synth_cli']
+           'room_faces', 'trace', 'instance_boundaries', 'render', 'sample_scene', 'make_sample', 'show_sample',
+           'sample_paths', 'write_sample', 'dataset_stats', 'format_stats', 'generate_dataset', 'mti_synth',
+           'mti_synth_cli']
 
 # %% ../nbs/01_synthetic.ipynb #7
 NYUD_INTRINSICS: dict[str, float] = dict(fx=518.857901, fy=519.469611, cx=325.582449, cy=253.736166, H=480, W=640)
@@ -566,18 +566,12 @@ def make_sample(seed: int, index: int, size: Sequence[int] = (192, 256)) -> dict
     return render(scene, cam, rng)
 
 # %% ../nbs/01_synthetic.ipynb #51
-def class_colors() -> np.ndarray:
-    """A fixed 41x3 float colour table for label maps (row 0, unlabelled, is black)."""
-    c = np.array([colorsys.hsv_to_rgb((i * .618034) % 1, .45 + .4 * (i % 3) / 2, .95 - .35 * (i % 2)) for i in range(41)])
-    c[0] = 0
-    return c
-
 def show_sample(s: dict, axs=None, titles: bool = True):
     """Plot the image, semseg, depth, normals and edge maps of a sample dict in a row of 5 axes."""
     import matplotlib.pyplot as plt
     if axs is None: _, axs = plt.subplots(1, 5, figsize=(10, 1.7), dpi=72)
     n = s['normals']
-    maps = [(s['image'], {}), (class_colors()[s['semseg']], {}), (np.ma.masked_equal(s['depth'], 0), dict(cmap='viridis')),
+    maps = [(s['image'], {}), (np.vstack([np.zeros(3), class_palette(len(NYUD40_CLASSES))])[s['semseg']], {}), (np.ma.masked_equal(s['depth'], 0), dict(cmap='viridis')),
             (np.where((n != 0).any(-1, keepdims=True), (n + 1) / 2, 0).clip(0, 1), {}), (s['edge'], dict(cmap='gray'))]
     for ax, (m, kw), t in zip(axs, maps, ('image', 'semseg', 'depth', 'normals', 'edge')):
         ax.set_facecolor('black'); ax.imshow(m, interpolation='nearest', **kw); ax.set_xticks([]); ax.set_yticks([])
