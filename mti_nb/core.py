@@ -21,7 +21,8 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'class_palette', 'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'cli_parser', 'run_cli']
+           'class_palette', 'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'InputError',
+           'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -79,6 +80,9 @@ def default_data_dir() -> Path:
     return Path(os.environ.get('MTI_NB_DATA', 'data'))
 
 # %% ../nbs/00_core.ipynb #30
+class InputError(ValueError):
+    """Bad input from the user (a file, an option, a shape); the message names it. Console scripts print it as one line."""
+
 def _dash(arg: str) -> str:
     """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""
     if not arg.startswith('--'): return arg
@@ -93,11 +97,28 @@ def cli_parser(func, prog: str | None = None) -> argparse.ArgumentParser:
     p._option_string_actions = {o: a for a in p._actions for o in a.option_strings}
     return p
 
+def user_error_message(e: BaseException) -> str | None:
+    """The one-line message for a user error `e` (bad input, missing or unwritable file, full disk, no memory); None for a bug."""
+    if isinstance(e, InputError): return str(e)
+    if isinstance(e, MemoryError): return f'out of memory{": " + str(e) if str(e) else ""} (try a smaller --size or --batch-size)'
+    if isinstance(e, OSError) and e.strerror:
+        files = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f is not None)
+        return f'{e.strerror}{": " + files if files else ""}'
+    return None
+
 def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
-    """Parse `argv` (default `sys.argv[1:]`) with `cli_parser(func)`, accepting `--a_b` for `--a-b`, and call `func`."""
+    """Parse `argv` (default `sys.argv[1:]`) with `cli_parser(func)`, accepting `--a_b` for `--a-b`, and call `func`.
+
+    A user error (see `user_error_message`) ends the program with one line on stderr and exit status 1;
+    a usage error exits with 2 (argparse); any other exception is a bug and keeps its traceback."""
     argv = sys.argv[1:] if argv is None else argv
     p = cli_parser(func, prog)
     dashed = [_dash(a) for a in argv]
     ns, unknown = p.parse_known_args(dashed)
     if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[dashed.index(u)] if u in dashed else u for u in unknown))
-    return func(**vars(ns))
+    try: return func(**vars(ns))
+    except Exception as e:
+        msg = user_error_message(e)
+        if msg is None: raise
+        print(f'{p.prog}: error: {" ".join(msg.split())}', file=sys.stderr)
+        sys.exit(1)
