@@ -5,15 +5,17 @@
 # %% ../nbs/07_aggregation.ipynb #3
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import math
+from typing import Literal, Mapping, Sequence
 
 import torch
 from torch import nn, Tensor
 
+from .core import InputError
 from .initial_prediction import upsample_to
 
 # %% auto #0
-__all__ = ['concat_scales', 'conv_bn_relu', 'AggregationHead', 'FeatureAggregation']
+__all__ = ['Decoder', 'concat_scales', 'conv_bn_relu', 'AggregationHead', 'conv_gn_relu', 'PanopticHead', 'FeatureAggregation']
 
 # %% ../nbs/07_aggregation.ipynb #6
 def concat_scales(maps: Sequence[Tensor]) -> Tensor:
@@ -34,17 +36,57 @@ class AggregationHead(nn.Module):
         self.predict = nn.Conv2d(sum(self.channels), out_channels, 1)
 
     def forward(self, maps: Sequence[Tensor], size: tuple[int, int] | None = None) -> Tensor:
-        if [m.shape[1] for m in maps] != self.channels:
-            raise ValueError(f'aggregation head expects maps with {self.channels} channels, got {[m.shape[1] for m in maps]}')
+        _check_widths(maps, self.channels)
         y = self.predict(self.fuse(concat_scales(maps)))
         return y if size is None else upsample_to(y, size)
 
-class FeatureAggregation(nn.Module):
-    """One `AggregationHead` per task; takes per-task lists of maps (or one list shared by all tasks)."""
-    def __init__(self, channels: Sequence[int], tasks: Mapping[str, int]):
+def _check_widths(maps: Sequence[Tensor], channels: list[int]) -> None:
+    if [m.shape[1] for m in maps] != channels:
+        raise ValueError(f'aggregation head expects maps with {channels} channels, got {[m.shape[1] for m in maps]}')
+
+# %% ../nbs/07_aggregation.ipynb #13
+def conv_gn_relu(in_channels: int, width: int, groups: int = 32) -> nn.Sequential:
+    """3x3 conv (no bias) `in_channels -> width`, group norm (`groups` groups), ReLU: a block of the Panoptic FPN decoder."""
+    return nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False), nn.GroupNorm(groups, width), nn.ReLU(inplace=True))
+
+class PanopticHead(nn.Module):
+    """Final head of one task as Panoptic FPN: per scale conv-GN-ReLU + 2x upsampling down to the finest, sum, 1x1 conv."""
+    def __init__(self, channels: Sequence[int], out_channels: int, width: int = 128, scales: Sequence[int] | None = None):
         super().__init__()
-        self.tasks = dict(tasks)
-        self.heads = nn.ModuleDict({t: AggregationHead(channels, k) for t, k in self.tasks.items()})
+        self.channels = list(channels)
+        self.scales = list(range(len(self.channels))) if scales is None else list(scales)
+        if len(self.scales) != len(self.channels) or self.scales != sorted(set(self.scales)):
+            raise InputError(f'scales must be increasing, one per map: {len(self.channels)} maps, scales {self.scales}')
+        steps = [max(1, s - self.scales[0]) for s in self.scales]
+        self.levels = nn.ModuleList(nn.Sequential(*[conv_gn_relu(c if k == 0 else width, width) for k in range(n)])
+                                    for c, n in zip(self.channels, steps))
+        self.predict = nn.Conv2d(width, out_channels, 1)
+
+    def forward(self, maps: Sequence[Tensor], size: tuple[int, int] | None = None) -> Tensor:
+        _check_widths(maps, self.channels)
+        h, w = maps[0].shape[-2:]
+        y = 0
+        for s, level, m in zip(self.scales, self.levels, maps):
+            for k, block in enumerate(level):
+                m, left = block(m), s - self.scales[0] - k - 1           # 2x upsamplings left after this one
+                if left >= 0: m = upsample_to(m, (math.ceil(h / 2**left), math.ceil(w / 2**left)))
+            y = y + m
+        y = self.predict(y)
+        return y if size is None else upsample_to(y, size)
+
+# %% ../nbs/07_aggregation.ipynb #20
+Decoder = Literal['concat', 'panoptic']
+
+class FeatureAggregation(nn.Module):
+    """One final head per task (`decoder`: 'concat' for HRNet, 'panoptic' for FPN); takes per-task lists of maps or one shared list."""
+    def __init__(self, channels: Sequence[int], tasks: Mapping[str, int], decoder: Decoder = 'concat',
+                 width: int = 128, scales: Sequence[int] | None = None):
+        super().__init__()
+        self.tasks, self.decoder = dict(tasks), decoder
+        if decoder == 'concat': build = lambda k: AggregationHead(channels, k)
+        elif decoder == 'panoptic': build = lambda k: PanopticHead(channels, k, width, scales)
+        else: raise InputError(f"decoder must be 'concat' (HRNet) or 'panoptic' (FPN), got {decoder!r}")
+        self.heads = nn.ModuleDict({t: build(k) for t, k in self.tasks.items()})
 
     def forward(self, maps: Mapping[str, Sequence[Tensor]] | Sequence[Tensor], size: tuple[int, int] | None = None) -> dict[str, Tensor]:
         return {t: head(maps[t] if isinstance(maps, Mapping) else maps, size) for t, head in self.heads.items()}

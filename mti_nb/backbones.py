@@ -9,7 +9,7 @@ import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Literal, Sequence
 from unittest import mock
 from urllib.error import URLError
 
@@ -19,11 +19,15 @@ import torch
 import torch.hub
 import torch.nn.functional as F
 import torchvision
+from timm.models.hrnet import HighResolutionModule
 from torch import nn, Tensor
 from torchvision.ops import FeaturePyramidNetwork
 
+from .core import InputError
+
 # %% auto #0
-__all__ = ['STRIDES', 'BACKBONES', 'feature_sizes', 'load_weights', 'no_downloads', 'HRNetBackbone', 'hrnet18', 'hrnet_w18',
+__all__ = ['STRIDES', 'HRNetMode', 'REFERENCE_BN_MOMENTUM', 'BACKBONES', 'feature_sizes', 'load_weights', 'no_downloads',
+           'FuseUpsample', 'BilinearFuseModule', 'as_reference_hrnet', 'HRNetBackbone', 'hrnet18', 'hrnet_w18',
            'hrnet_w48', 'ResNetFPN', 'resnet18_fpn', 'resnet50_fpn', 'get_backbone']
 
 # %% ../nbs/03_backbones.ipynb #6
@@ -91,46 +95,85 @@ def no_downloads(cache_dir: str | os.PathLike | None = None) -> Iterator[None]:
         torch.hub.set_dir(old_dir)
 
 # %% ../nbs/03_backbones.ipynb #17
+HRNetMode = Literal['reference', 'timm']
+REFERENCE_BN_MOMENTUM: float = 0.01
+
+class FuseUpsample(nn.Module):
+    """Upsample a coarser HRNet branch bilinearly to the finer branch's `size` (the reference's fusion)."""
+    def forward(self, x: Tensor, size: Sequence[int]) -> Tensor:
+        return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
+
+class BilinearFuseModule(HighResolutionModule):
+    """timm's `HighResolutionModule` with a forward that gives its `FuseUpsample` layers the finer branch's size."""
+    def forward(self, x: list[Tensor]) -> list[Tensor]:
+        if self.num_branches == 1: return [self.branches[0](x[0])]
+        x = [branch(xj) for branch, xj in zip(self.branches, x)]
+        out = []
+        for i, fuse in enumerate(self.fuse_layers):
+            terms = [f[-1](f[:-1](xj), x[i].shape[-2:]) if j > i else f(xj) for j, (f, xj) in enumerate(zip(fuse, x))]
+            out.append(self.fuse_act(sum(terms)))
+        return out
+
+def as_reference_hrnet(body: nn.Module) -> nn.Module:
+    """Make a timm HRNet the reference's: bilinear fuse upsampling to the finer branch's size, batch-norm momentum 0.01."""
+    for m in list(body.modules()):
+        if isinstance(m, HighResolutionModule):
+            if m.num_branches > 1:
+                for i, fuse in enumerate(m.fuse_layers):
+                    for f in list(fuse)[i + 1:]:
+                        assert isinstance(f[-1], nn.Upsample), f
+                        f[-1] = FuseUpsample()
+            m.__class__ = BilinearFuseModule
+        elif isinstance(m, nn.BatchNorm2d): m.momentum = REFERENCE_BN_MOMENTUM
+    return body
+
 class HRNetBackbone(nn.Module):
     """A timm HRNet as a 4-scale backbone: image -> [stride 4, 8, 16, 32 maps]; `.channels` lists their widths."""
-    def __init__(self, name: str = 'hrnet_w18_small_v2', pretrained: bool = False, weights: str | os.PathLike | None = None):
+    decoder = 'concat'    # the paper decodes HRNet maps by upsampling and concatenation (A.2; see the aggregation chapter)
+    def __init__(self, name: str = 'hrnet_w18_small_v2', pretrained: bool = False, weights: str | os.PathLike | None = None,
+                 mode: HRNetMode = 'reference'):
         super().__init__()
         _check_init(pretrained, weights)
-        self.name = name
+        if mode not in ('reference', 'timm'):
+            raise InputError(f"HRNet mode must be 'reference' (bilinear fusion, BN momentum 0.01) or 'timm' (timm's network as it is), got {mode!r}")
+        self.name, self.mode = name, mode
         build = lambda: timm.create_model(name, pretrained=pretrained, features_only=True, feature_location='', out_indices=(1, 2, 3, 4))
         if pretrained:
             hub_id = timm.models.get_pretrained_cfg(name).hf_hub_id
             self.body = _fetch(name, build, f"the Hugging Face cache ({hf_constants.HF_HUB_CACHE}, model '{hub_id}' from https://huggingface.co/{hub_id})")
         else: self.body = build()
         if weights is not None: load_weights(self.body, weights, name)
+        if mode == 'reference': as_reference_hrnet(self.body)
         self.channels: list[int] = list(self.body.feature_info.channels())
         assert tuple(self.body.feature_info.reduction()) == STRIDES, self.body.feature_info.reduction()
 
     def forward(self, x: Tensor) -> list[Tensor]:
+        if self.mode == 'reference': return self.body(x)
         h, w = x.shape[-2:]
         ph, pw = -h % 32, -w % 32
         maps = self.body(F.pad(x, (0, pw, 0, ph)) if ph or pw else x)
         return [m[..., :mh, :mw] for m, (mh, mw) in zip(maps, feature_sizes(h, w))]
 
 # %% ../nbs/03_backbones.ipynb #18
-def hrnet18(pretrained: bool = False, weights: str | os.PathLike | None = None) -> HRNetBackbone:
+def hrnet18(pretrained: bool = False, weights: str | os.PathLike | None = None, mode: HRNetMode = 'reference') -> HRNetBackbone:
     """The paper's HRNet-18: HRNetV2-W18-Small-v2 (18/36/72/144 channels, 3.86M parameters)."""
-    return HRNetBackbone('hrnet_w18_small_v2', pretrained, weights)
+    return HRNetBackbone('hrnet_w18_small_v2', pretrained, weights, mode)
 
-def hrnet_w18(pretrained: bool = False, weights: str | os.PathLike | None = None) -> HRNetBackbone:
+def hrnet_w18(pretrained: bool = False, weights: str | os.PathLike | None = None, mode: HRNetMode = 'reference') -> HRNetBackbone:
     """The full HRNetV2-W18 (18/36/72/144 channels)."""
-    return HRNetBackbone('hrnet_w18', pretrained, weights)
+    return HRNetBackbone('hrnet_w18', pretrained, weights, mode)
 
-def hrnet_w48(pretrained: bool = False, weights: str | os.PathLike | None = None) -> HRNetBackbone:
+def hrnet_w48(pretrained: bool = False, weights: str | os.PathLike | None = None, mode: HRNetMode = 'reference') -> HRNetBackbone:
     """HRNetV2-W48 (48/96/192/384 channels), the paper's backbone for Table 6."""
-    return HRNetBackbone('hrnet_w48', pretrained, weights)
+    return HRNetBackbone('hrnet_w48', pretrained, weights, mode)
 
-# %% ../nbs/03_backbones.ipynb #27
+# %% ../nbs/03_backbones.ipynb #33
 _RESNETS = {18: (torchvision.models.resnet18, torchvision.models.ResNet18_Weights),
             50: (torchvision.models.resnet50, torchvision.models.ResNet50_Weights)}
 
 class ResNetFPN(nn.Module):
     """A torchvision ResNet with a torchvision FPN on its four stages: image -> [stride 4, 8, 16, 32 maps]."""
+    decoder = 'panoptic'  # the paper decodes FPN maps as Panoptic FPN does (A.2; see the aggregation chapter)
     def __init__(self, depth: int = 18, fpn_channels: int = 256, pretrained: bool = False,
                  weights: str | os.PathLike | None = None):
         super().__init__()
@@ -161,7 +204,7 @@ class ResNetFPN(nn.Module):
         for i, stage in enumerate(self.stages()): x = feats[str(i)] = stage(x)
         return list(self.fpn(feats).values())
 
-# %% ../nbs/03_backbones.ipynb #28
+# %% ../nbs/03_backbones.ipynb #34
 def resnet18_fpn(pretrained: bool = False, weights: str | os.PathLike | None = None, fpn_channels: int = 256) -> ResNetFPN:
     """ResNet-18 + FPN (`fpn_channels` at every scale)."""
     return ResNetFPN(18, fpn_channels, pretrained, weights)
@@ -170,7 +213,7 @@ def resnet50_fpn(pretrained: bool = False, weights: str | os.PathLike | None = N
     """ResNet-50 + FPN (`fpn_channels` at every scale)."""
     return ResNetFPN(50, fpn_channels, pretrained, weights)
 
-# %% ../nbs/03_backbones.ipynb #33
+# %% ../nbs/03_backbones.ipynb #39
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     'hrnet18': hrnet18, 'hrnet_w18': hrnet_w18, 'hrnet_w48': hrnet_w48,
     'resnet18_fpn': resnet18_fpn, 'resnet50_fpn': resnet50_fpn}

@@ -13,16 +13,16 @@ from matplotlib.patches import FancyBboxPatch
 from torch import nn, Tensor
 from torchvision.models.resnet import Bottleneck, conv1x1
 
-from .core import NYUD_TASKS, PASCAL_TASKS
-from .backbones import get_backbone, feature_sizes
+from .core import NYUD_TASKS, PASCAL_TASKS, InputError
+from .backbones import ResNetFPN, get_backbone, feature_sizes
 from .initial_prediction import InitialTaskPrediction, upsample_to
 from .distillation import MultiModalDistillation
 from .propagation import FeaturePropagation, Attention
-from .aggregation import FeatureAggregation, concat_scales, conv_bn_relu
+from .aggregation import Decoder, FeatureAggregation, concat_scales, conv_bn_relu
 
 # %% auto #0
-__all__ = ['resolve_tasks', 'resolve_backbone', 'MTINet', 'MultiTaskBaseline', 'SingleTaskNet', 'two_bottlenecks', 'PADNet',
-           'trace_shapes', 'plot_data_flow']
+__all__ = ['FPN_TASK_CHANNELS', 'resolve_tasks', 'resolve_backbone', 'decoder_of', 'task_channels', 'MTINet', 'MultiTaskBaseline',
+           'SingleTaskNet', 'two_bottlenecks', 'PADNet', 'trace_shapes', 'plot_data_flow']
 
 # %% ../nbs/08_models.ipynb #6
 def resolve_tasks(tasks: Mapping[str, int] | Sequence[str], what: str = 'tasks') -> dict[str, int]:
@@ -50,6 +50,10 @@ def resolve_backbone(backbone: str | nn.Module) -> nn.Module:
         raise ValueError(f'the backbone must have an attribute .channels with 4 widths (strides 4..32); {type(backbone).__name__} has {getattr(backbone, "channels", None)}')
     return backbone
 
+def decoder_of(backbone: nn.Module) -> Decoder:
+    """The final decoder the paper uses on `backbone`: its `.decoder` ('concat' for HRNet, 'panoptic' for FPN); 'concat' if it has none."""
+    return getattr(backbone, 'decoder', 'concat')
+
 def _task_sets(tasks, aux_tasks) -> tuple[dict[str, int], dict[str, int]]:
     main, aux = resolve_tasks(tasks, 'tasks'), resolve_tasks(aux_tasks, 'aux_tasks')
     if not main: raise ValueError('tasks: at least one main task is needed')
@@ -62,11 +66,22 @@ def _with_extra(result, want: bool) -> tuple:
     return result if want else (result, None)
 
 # %% ../nbs/08_models.ipynb #12
+FPN_TASK_CHANNELS: int = 64     # MTI-Net's task-feature width at every scale of an FPN backbone: our choice (the paper does not say)
+
+def task_channels(backbone: nn.Module, channels: int | Sequence[int] | None = None) -> list[int]:
+    """MTI-Net's task-feature width per scale: `channels` if given, else the backbone's widths (HRNet) or `FPN_TASK_CHANNELS` (FPN)."""
+    if channels is None: return [FPN_TASK_CHANNELS] * 4 if isinstance(backbone, ResNetFPN) else list(backbone.channels)
+    widths = [channels] * 4 if isinstance(channels, int) else list(channels)
+    if len(widths) != 4 or not all(isinstance(c, int) and c > 0 for c in widths):
+        raise InputError(f'channels must be a positive int or 4 of them (one per scale, 1/4 first), got {channels!r}')
+    return widths
+
 class MTINet(nn.Module):
     """MTI-Net: multi-scale initial predictions, distillation at every scale, FPM between scales, feature aggregation."""
     def __init__(self, backbone: str | nn.Module, tasks: Mapping[str, int] | Sequence[str],
                  aux_tasks: Mapping[str, int] | Sequence[str] = (), scales: Sequence[int] = (0, 1, 2, 3),
-                 use_fpm: bool = True, attention: Attention = 'tasks'):
+                 use_fpm: bool = True, attention: Attention = 'tasks', channels: int | Sequence[int] | None = None,
+                 decoder: Decoder | None = None):
         super().__init__()
         self.backbone = resolve_backbone(backbone)
         self.tasks, self.aux_tasks = _task_sets(tasks, aux_tasks)
@@ -74,14 +89,15 @@ class MTINet(nn.Module):
         self.scales = tuple(sorted(set(scales)))
         if not self.scales or not set(self.scales) <= {0, 1, 2, 3} or len(self.scales) != len(scales):
             raise ValueError(f'scales must be distinct values among 0 (1/4), 1 (1/8), 2 (1/16), 3 (1/32); got {tuple(scales)}')
-        self.use_fpm = use_fpm
-        C, A = self.backbone.channels, list(self.all_tasks)
+        self.use_fpm, self.decoder = use_fpm, decoder or decoder_of(self.backbone)
+        C, W, A = self.backbone.channels, task_channels(self.backbone, channels), list(self.all_tasks)
+        self.channels = W
         coarser = dict(zip(self.scales[:-1], self.scales[1:]))           # scale -> the next coarser scale used
-        self.initial = nn.ModuleDict({f's{s}': InitialTaskPrediction(C[s] + (C[coarser[s]] if use_fpm and s in coarser else 0), C[s], self.all_tasks)
+        self.initial = nn.ModuleDict({f's{s}': InitialTaskPrediction(C[s] + (W[coarser[s]] if use_fpm and s in coarser else 0), W[s], self.all_tasks)
                                       for s in reversed(self.scales)})
-        self.fpm = nn.ModuleDict({f's{s}': FeaturePropagation(C[s], A, attention) for s in reversed(self.scales[1:])} if use_fpm else {})
-        self.distillation = nn.ModuleDict({f's{s}': MultiModalDistillation(C[s], list(self.tasks), A) for s in reversed(self.scales)})
-        self.aggregation = FeatureAggregation([C[s] for s in self.scales], self.tasks)
+        self.fpm = nn.ModuleDict({f's{s}': FeaturePropagation(W[s], A, attention) for s in reversed(self.scales[1:])} if use_fpm else {})
+        self.distillation = nn.ModuleDict({f's{s}': MultiModalDistillation(W[s], list(self.tasks), A) for s in reversed(self.scales)})
+        self.aggregation = FeatureAggregation([W[s] for s in self.scales], self.tasks, self.decoder, scales=self.scales)
 
     def forward(self, x: Tensor, return_internals: bool = False) -> dict:
         size = x.shape[-2:]
@@ -100,28 +116,29 @@ class MTINet(nn.Module):
         out['final'] = self.aggregation({t: [distilled[s][t] for s in self.scales] for t in self.tasks}, size)
         return out
 
-# %% ../nbs/08_models.ipynb #31
+# %% ../nbs/08_models.ipynb #35
 class MultiTaskBaseline(nn.Module):
-    """Shared backbone + one aggregation head per task (the paper's "MTL" baseline)."""
-    def __init__(self, backbone: str | nn.Module, tasks: Mapping[str, int] | Sequence[str]):
+    """Shared backbone + one final decoder per task (the paper's "MTL" baseline); the decoder follows the backbone."""
+    def __init__(self, backbone: str | nn.Module, tasks: Mapping[str, int] | Sequence[str], decoder: Decoder | None = None):
         super().__init__()
         self.backbone = resolve_backbone(backbone)
         self.tasks, _ = _task_sets(tasks, ())
         self.all_tasks = dict(self.tasks)
-        self.aggregation = FeatureAggregation(self.backbone.channels, self.tasks)
+        self.decoder = decoder or decoder_of(self.backbone)
+        self.aggregation = FeatureAggregation(self.backbone.channels, self.tasks, self.decoder)
 
     def forward(self, x: Tensor, return_internals: bool = False) -> dict:
         out = {'final': self.aggregation(self.backbone(x), x.shape[-2:]), 'initial': {}}
         return out | {'distill_masks': {}, 'fpm_attention': {}} if return_internals else out
 
 class SingleTaskNet(MultiTaskBaseline):
-    """Backbone + one aggregation head: the single-task baseline for one task."""
-    def __init__(self, backbone: str | nn.Module, task: str | Mapping[str, int]):
+    """Backbone + one final decoder: the single-task baseline for one task."""
+    def __init__(self, backbone: str | nn.Module, task: str | Mapping[str, int], decoder: Decoder | None = None):
         tasks = resolve_tasks(task)
         if len(tasks) != 1: raise ValueError(f'a single-task network has exactly one task, got {list(tasks)}')
-        super().__init__(backbone, tasks)
+        super().__init__(backbone, tasks, decoder)
 
-# %% ../nbs/08_models.ipynb #36
+# %% ../nbs/08_models.ipynb #40
 def two_bottlenecks(in_channels: int, channels: int) -> nn.Sequential:
     """Two torchvision `Bottleneck`s to `channels` (= 4 x width), with a 1x1 conv + BN shortcut when the input differs."""
     if channels % Bottleneck.expansion: raise ValueError(f'channels must be a multiple of {Bottleneck.expansion}, got {channels}')
@@ -153,7 +170,7 @@ class PADNet(nn.Module):
         if return_internals: out |= {'distill_masks': {0: masks}, 'fpm_attention': {}}
         return out
 
-# %% ../nbs/08_models.ipynb #41
+# %% ../nbs/08_models.ipynb #45
 def _shapes(obj) -> list[tuple[int, ...]]:
     if isinstance(obj, Tensor): return [tuple(obj.shape)]
     if isinstance(obj, Mapping): return [s for v in obj.values() for s in _shapes(v)]
@@ -173,7 +190,7 @@ def trace_shapes(model: nn.Module, x: Tensor) -> dict[str, list[tuple[int, ...]]
         for hk in hooks: hk.remove()
     return shapes
 
-# %% ../nbs/08_models.ipynb #45
+# %% ../nbs/08_models.ipynb #49
 def plot_data_flow(model: MTINet, size: tuple[int, int] = (480, 640), dpi: int = 72):
     """Draw MTI-Net's data flow per scale with the tensor shapes of a real forward pass at `size`."""
     if not isinstance(model, MTINet): raise TypeError(f'plot_data_flow draws MTINet models, got {type(model).__name__}')

@@ -17,8 +17,8 @@ from .core import NYUD_TASKS, PASCAL_TASKS, run_cli
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
-__all__ = ['DATASET_SETUPS', 'count_params', 'module_params', 'count_flops', 'resource_table', 'format_table', 'parse_size',
-           'mti_resources', 'mti_resources_cli', 'plot_module_resources']
+__all__ = ['DATASET_SETUPS', 'PAPER_TABLE7', 'count_params', 'module_params', 'count_flops', 'resource_table', 'format_table',
+           'parse_size', 'mti_resources', 'mti_resources_cli', 'plot_module_resources']
 
 # %% ../nbs/09_resources.ipynb #6
 def count_params(module: nn.Module) -> int:
@@ -48,15 +48,19 @@ def count_flops(model: nn.Module, size: tuple[int, int] = (480, 640)) -> tuple[i
     return fc.get_total_flops(), per
 
 # %% ../nbs/09_resources.ipynb #18
-DATASET_SETUPS: dict[str, tuple[dict[str, int], tuple[int, int]]] = {
-    'nyud': ({t: NYUD_TASKS[t] for t in ('semseg', 'depth')}, (480, 640)),
-    'pascal': (dict(PASCAL_TASKS), (512, 512))}
+DATASET_SETUPS: dict[str, tuple[dict[str, int], tuple[int, int], str]] = {
+    'nyud': ({t: NYUD_TASKS[t] for t in ('semseg', 'depth')}, (480, 640), 'hrnet18'),
+    'pascal': (dict(PASCAL_TASKS), (512, 512), 'resnet50_fpn')}
 
-def resource_table(dataset: str = 'nyud', size: tuple[int, int] | None = None, backbone: str = 'hrnet18') -> list[dict]:
-    """Params and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net for `dataset`'s tasks."""
+PAPER_TABLE7: dict[tuple[str, str], dict[str, tuple[float, float]]] = {    # (dataset, backbone) -> model -> (params, "FLOPS")
+    ('nyud', 'hrnet18'): {'single-task set': (8.0e6, 22.0e9)},
+    ('pascal', 'resnet50_fpn'): {'single-task set': (140e6, 219e9)}}
+
+def resource_table(dataset: str = 'nyud', size: tuple[int, int] | None = None, backbone: str | None = None) -> list[dict]:
+    """Params and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net (default: the paper's Table 7 setup)."""
     if dataset not in DATASET_SETUPS: raise KeyError(f'dataset must be one of {list(DATASET_SETUPS)}, got {dataset!r}')
-    tasks, default_size = DATASET_SETUPS[dataset]
-    size = tuple(size or default_size)
+    tasks, default_size, default_backbone = DATASET_SETUPS[dataset]
+    size, backbone = tuple(size or default_size), backbone or default_backbone
     def measure(build: Callable[[], nn.Module]) -> tuple[int, int]:
         with torch.device('meta'): m = build()
         return count_params(m), count_flops(m, size)[0]
@@ -65,19 +69,22 @@ def resource_table(dataset: str = 'nyud', size: tuple[int, int] | None = None, b
             ('multi-task baseline', measure(lambda: MultiTaskBaseline(backbone, tasks))),
             ('PAD-Net', measure(lambda: PADNet(backbone, tasks))),
             ('MTI-Net', measure(lambda: MTINet(backbone, tasks)))]
-    return [dict(model=name, dataset=dataset, backbone=backbone, size=size, params=p, flops=f) for name, (p, f) in rows]
+    paper = PAPER_TABLE7.get((dataset, backbone), {}) if size == default_size else {}
+    return [dict(model=name, dataset=dataset, backbone=backbone, size=size, params=p, flops=f, paper=paper.get(name))
+            for name, (p, f) in rows]
 
 # %% ../nbs/09_resources.ipynb #19
 def format_table(rows: list[dict]) -> str:
-    """Render `resource_table` rows as a text table, with changes relative to the first (single-task) row."""
+    """Render `resource_table` rows as a text table, with changes relative to the first (single-task) row and the paper's figures."""
     lines = []
     for (ds, bb, size), group in _groups(rows):
         ref = group[0]
         lines += [f'{ds.upper()} ({", ".join(_task_names(ds))}), {bb}, {size[0]}x{size[1]}',
-                  f'{"model":<22}{"params (M)":>11}{"vs single":>11}{"GFLOPs":>10}{"GMACs":>9}{"vs single":>11}']
+                  f'{"model":<22}{"params (M)":>11}{"vs single":>11}{"GFLOPs":>10}{"GMACs":>9}{"vs single":>11}{"paper (M / G)":>16}']
         for r in group:
             rel = lambda k: '' if r is ref else f'{100 * (r[k] / ref[k] - 1):+.1f}%'
-            lines.append(f'{r["model"]:<22}{r["params"] / 1e6:>11.2f}{rel("params"):>11}{r["flops"] / 1e9:>10.1f}{r["flops"] / 2e9:>9.1f}{rel("flops"):>11}')
+            paper = f'{r["paper"][0] / 1e6:.1f} / {r["paper"][1] / 1e9:.1f}' if r.get('paper') else ''
+            lines.append(f'{r["model"]:<22}{r["params"] / 1e6:>11.2f}{rel("params"):>11}{r["flops"] / 1e9:>10.1f}{r["flops"] / 2e9:>9.1f}{rel("flops"):>11}{paper:>16}'.rstrip())
         lines.append('')
     return '\n'.join(lines).rstrip() + '\n'
 
@@ -87,7 +94,7 @@ def _groups(rows):
 
 def _task_names(dataset: str) -> list[str]: return list(DATASET_SETUPS[dataset][0])
 
-# %% ../nbs/09_resources.ipynb #30
+# %% ../nbs/09_resources.ipynb #34
 def parse_size(size: str) -> tuple[int, int]:
     """'480x640' -> (480, 640)."""
     try:
@@ -99,21 +106,21 @@ def parse_size(size: str) -> tuple[int, int]:
 def mti_resources(
     dataset: str = 'both',  # nyud, pascal or both
     size: str = None,  # input size HxW for every dataset (default: NYUD 480x640, PASCAL 512x512)
-    backbone: str = 'hrnet18',  # backbone: hrnet18, hrnet_w18, hrnet_w48, resnet18_fpn or resnet50_fpn
+    backbone: str = None,  # hrnet18, hrnet_w18, hrnet_w48, resnet18_fpn or resnet50_fpn (default: Table 7's, hrnet18 for NYUD, resnet50_fpn for PASCAL)
 ):
     "Print parameters and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net (the paper's Table 7)."
     names = list(DATASET_SETUPS) if dataset == 'both' else [dataset]
     t0 = time.time()
     try: rows = [r for ds in names for r in resource_table(ds, parse_size(size) if size else None, backbone)]
     except (KeyError, ValueError) as e: raise SystemExit(f'mti_resources: {e.args[0] if e.args else e}')
-    print(format_table(rows) + f'FLOPs: 2 per multiply-add of convolutions and matmuls (torch FlopCounterMode); GMACs = GFLOPs / 2. '
+    print(format_table(rows) + f'FLOPs: 2 per multiply-add of convolutions and matmuls (torch FlopCounterMode); GMACs = GFLOPs / 2; paper: Table 7, its FLOPS are multiply-adds (compare GMACs). '
           f'Counted in {time.time() - t0:.1f} s.')
 
 def mti_resources_cli():
     "Console entry point of `mti_resources`."
     run_cli(mti_resources, prog='mti_resources')
 
-# %% ../nbs/09_resources.ipynb #34
+# %% ../nbs/09_resources.ipynb #38
 def plot_module_resources(model: nn.Module, size: tuple[int, int] = (480, 640), title: str = '', dpi: int = 72):
     """Bar charts of parameters and FLOPs per module of `model` (build it on the meta device for speed)."""
     params, (_, flops) = module_params(model), count_flops(model, size)
