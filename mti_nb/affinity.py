@@ -21,7 +21,7 @@ from fastcore.script import Param
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import IGNORE_INDEX, NYUD_TASKS, atomic_path, default_data_dir, run_cli, write_text_atomic
+from .core import IGNORE_INDEX, NYUD_TASKS, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic
 from .data import NYUD, MultiTaskDataset, task_image
 from .synthetic import generate_dataset
 
@@ -42,7 +42,7 @@ COUNTS: tuple[str, ...] = ('both_similar', 'both_dissimilar', 'only_a_similar', 
 def kernel_offsets(kernel: int = 3, half: bool = False) -> list[tuple[int, int]]:
     """Offsets (dy, dx) of a `kernel`x`kernel` window from its centre; `half`: one of each pair ±(dy, dx)."""
     if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 3 or kernel % 2 == 0:
-        raise ValueError(f'kernel must be an odd integer >= 3, got {kernel!r}')
+        raise InputError(f'--kernel must be an odd integer >= 3, got {kernel!r}')
     r = int(kernel) // 2
     offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if (dy, dx) != (0, 0)]
     return [o for o in offsets if o > (0, 0)] if half else offsets
@@ -55,7 +55,7 @@ def pair_region(H: int, W: int, dy: int, dx: int) -> tuple[tuple[slice, slice], 
 
 # %% ../nbs/13_affinity.ipynb #12
 def _check_task(task: str) -> str:
-    if task not in AFFINITY_TASKS: raise ValueError(f'no similarity rule for task {task!r}; known tasks: {", ".join(AFFINITY_TASKS)}')
+    if task not in AFFINITY_TASKS: raise InputError(f'no similarity rule for task {task!r}; known tasks: {", ".join(AFFINITY_TASKS)}')
     return task
 
 def _as_batch(task: str, labels: Tensor | np.ndarray) -> Tensor:
@@ -125,7 +125,7 @@ def _similarity(task: str, x: Tensor, valid: Tensor, offset: tuple[int, int], di
     return segment_edge_counts(prefix, offset, dilation) == 0, both
 
 def _check_dilation(d) -> int:
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1: raise ValueError(f'dilations must be positive integers, got {d!r}')
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1: raise InputError(f'--dilations must be positive integers, got {d!r}')
     return int(d)
 
 def pair_similarity(task: str, labels: Tensor | np.ndarray, offset: tuple[int, int], dilation: int = 1,
@@ -143,11 +143,12 @@ def parse_pairs(pairs: Iterable[str | Sequence[str]]) -> list[tuple[str, str]]:
     for p in pairs:
         ab = p.split('-') if isinstance(p, str) else list(p) if isinstance(p, Sequence) else []
         if len(ab) != 2 or not all(isinstance(t, str) for t in ab):
-            raise ValueError(f"a task pair is written 'a-b' or given as (a, b), e.g. 'semseg-depth'; got {p!r}")
+            raise InputError(f"--pairs: a task pair is written 'a-b' or given as (a, b), e.g. 'semseg-depth'; got {p!r}")
         a, b = _check_task(ab[0]), _check_task(ab[1])
-        if a == b: raise ValueError(f'a task pair needs two different tasks, got {p!r}')
+        if a == b: raise InputError(f'--pairs: a task pair needs two different tasks, got {p!r}')
+        if (a, b) in out or (b, a) in out: raise InputError(f'--pairs: the pair {a}-{b} is given twice')
         out.append((a, b))
-    if not out: raise ValueError('no task pairs given')
+    if not out: raise InputError('--pairs: no task pairs given')
     return out
 
 def _confusion(sa: Tensor, va: Tensor, sb: Tensor, vb: Tensor) -> Tensor:
@@ -312,17 +313,22 @@ class AffinityResult:
     def read(cls, folder: str | os.PathLike) -> AffinityResult:
         """Load a result written by `write` (the counts from the per-image CSV, the settings from the JSON)."""
         folder = Path(folder)
-        path = folder / 'affinity_per_image.csv'
-        if not path.is_file(): raise FileNotFoundError(f'{path} does not exist (write a result with AffinityResult.write or mti_affinity)')
-        meta = json.loads((folder / 'affinity.json').read_text())
-        rows = list(csv.DictReader(io.StringIO(path.read_text())))
-        ids = list(dict.fromkeys(r['image'] for r in rows))
-        pairs, dilations = parse_pairs(meta['pairs']), [int(d) for d in meta['dilations']]
-        counts = np.zeros((len(ids), len(pairs), len(dilations), 4), np.int64)
-        idx = {k: {v: i for i, v in enumerate(vals)} for k, vals in (('image', ids), ('pair', meta['pairs']), ('dilation', dilations))}
-        for r in rows:
-            counts[idx['image'][r['image']], idx['pair'][r['pair']], idx['dilation'][int(r['dilation'])]] = [int(r[k]) for k in COUNTS]
-        return cls(ids, pairs, dilations, counts, meta['settings'])
+        path, meta_path = folder / 'affinity_per_image.csv', folder / 'affinity.json'
+        for f in (path, meta_path):
+            if not f.is_file(): raise InputError(f'{f} does not exist (write a result with AffinityResult.write or mti_affinity)')
+        try:
+            meta = json.loads(meta_path.read_text(encoding='utf-8'))
+            pairs, dilations, settings = parse_pairs(meta['pairs']), [int(d) for d in meta['dilations']], dict(meta['settings'])
+        except (ValueError, KeyError, TypeError) as e: raise InputError(f'{meta_path} is not a result written by AffinityResult.write ({type(e).__name__}: {e})') from None
+        try:
+            rows = list(csv.DictReader(io.StringIO(path.read_text(encoding='utf-8'))))
+            ids = list(dict.fromkeys(r['image'] for r in rows))
+            counts = np.zeros((len(ids), len(pairs), len(dilations), 4), np.int64)
+            idx = {k: {v: i for i, v in enumerate(vals)} for k, vals in (('image', ids), ('pair', list(map(_pair_name, pairs))), ('dilation', dilations))}
+            for r in rows:
+                counts[idx['image'][r['image']], idx['pair'][r['pair']], idx['dilation'][int(r['dilation'])]] = [int(r[k]) for k in COUNTS]
+        except (ValueError, KeyError, TypeError) as e: raise InputError(f'{path} does not match {meta_path.name} ({type(e).__name__}: {e})') from None
+        return cls(ids, pairs, dilations, counts, settings)
 
 def _csv_text(rows: list[dict]) -> str:
     """Rows of equal keys as CSV text (floats with 6 decimals)."""
@@ -351,16 +357,27 @@ def _samples(data, split: str, tasks: list[str], limit: int | None) -> tuple[int
                 yield str(s.get('meta', {}).get('id', i)), s
     return n, gen()
 
+def _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads) -> tuple[list, list[int]]:
+    """The checked task pairs and dilations; the other settings checked too (each InputError names the option)."""
+    pairs, dilations = parse_pairs(pairs), [_check_dilation(d) for d in dilations]
+    if not dilations: raise InputError('--dilations: none given')
+    if len(set(dilations)) < len(dilations): raise InputError(f'--dilations lists a dilation twice: {" ".join(map(str, dilations))}')
+    kernel_offsets(kernel)
+    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold) and threshold > 0):
+        raise InputError(f'--threshold must be a positive number (the largest relative depth difference of similar pixels, e.g. 0.1), got {threshold}')
+    if not (isinstance(normals_angle, (int, float)) and 0 < normals_angle < 180):
+        raise InputError(f'--normals-angle must be between 0 and 180 degrees, got {normals_angle}')
+    for opt, v in (('--batch-size', batch_size), ('--limit', limit), ('--threads', threads)):
+        if v is not None and v < 1: raise InputError(f'{opt} must be >= 1, got {v}')
+    return pairs, dilations
+
 def affinity_curves(data, pairs: Iterable = PAPER_PAIRS, dilations: Iterable[int] = DILATIONS, split: str = 'train',
                     threshold: float = DEPTH_THRESHOLD, kernel: int = 3, normals_angle: float = NORMALS_ANGLE,
                     batch_size: int = 16, limit: int | None = None, progress: bool = True, threads: int | None = 1) -> AffinityResult:
     """Pair counts of every image of `data` (an NYUD_MT folder, a dataset or a sequence of sample dicts) for `pairs` and `dilations`.
 
     `split` is used when `data` is a folder; `limit` keeps the first images only; `threads`: PyTorch threads meanwhile (None: unchanged)."""
-    pairs, dilations = parse_pairs(pairs), [_check_dilation(d) for d in dilations]
-    if not dilations: raise ValueError('no dilations given')
-    kernel_offsets(kernel)
-    if batch_size < 1: raise ValueError(f'batch_size must be >= 1, got {batch_size}')
+    pairs, dilations = _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads)
     tasks = [t for t in AFFINITY_TASKS if any(t in p for p in pairs)]
     n, samples = _samples(data, split, tasks, limit)
     ids, chunks, buf = [], [], []
@@ -376,17 +393,17 @@ def affinity_curves(data, pairs: Iterable = PAPER_PAIRS, dilations: Iterable[int
         for id_, s in samples:
             try: x = {t: _as_batch(t, s[t]) for t in tasks}
             except KeyError as e: raise KeyError(f'image {id_}: no labels for task {e}') from None
-            except ValueError as e: raise ValueError(f'image {id_}: {e}') from None
+            except ValueError as e: raise InputError(f'image {id_}: {e}') from None
             sizes = {t: (v.shape[0],) + tuple(v.shape[-2:]) for t, v in x.items()}
             if len(set(sizes.values())) > 1 or sizes[tasks[0]][0] != 1:
-                raise ValueError(f'image {id_}: expected one label map per task, all of one size; got (batch, H, W) ' + ', '.join(f'{t} {s}' for t, s in sizes.items()))
+                raise InputError(f'image {id_}: expected one label map per task, all of one size; got (batch, H, W) ' + ', '.join(f'{t} {s}' for t, s in sizes.items()))
             if buf and x[tasks[0]].shape[-2:] != buf[0][1][tasks[0]].shape[-2:]: flush()
             buf.append((id_, x))
             if len(buf) == batch_size: flush()
         flush()
     finally:
         bar.close(); torch.set_num_threads(old_threads)
-    if not ids: raise ValueError('no images to measure')
+    if not ids: raise InputError('no images to measure')
     src = str(data) if isinstance(data, (str, os.PathLike)) else repr(data) if isinstance(data, MultiTaskDataset) else f'{type(data).__name__} of {n} samples'
     settings = dict(data=src, split=split, kernel=int(kernel), threshold=float(threshold), normals_angle=float(normals_angle))
     return AffinityResult(ids, pairs, dilations, np.concatenate(chunks), settings)
@@ -441,6 +458,10 @@ def mti_affinity(
     quiet: bool = False,  # no progress bar, no table
 ):
     "Measure how often two tasks' pixel-pair affinities agree, per kernel dilation (MTI-Net Sec. 2.2, Fig. 2b); write CSVs and a plot."
+    if threads < 0: raise InputError(f"--threads must be >= 0 (0: PyTorch's default), got {threads}")
+    _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
+    if split not in ('train', 'val'): raise InputError(f"--split must be 'train' or 'val', got {split!r}")
+    if Path(out).exists() and not Path(out).is_dir(): raise InputError(f'--out {out} exists and is not a folder')
     root = Path(data) if data is not None else _default_data()
     res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads or None)
     paths = res.write(out)

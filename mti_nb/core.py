@@ -9,6 +9,7 @@ import argparse
 import colorsys
 import os
 import random
+import re
 import sys
 import uuid
 from contextlib import contextmanager
@@ -21,8 +22,8 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'class_palette', 'atomic_path', 'write_text_atomic', 'set_seed', 'default_data_dir', 'InputError',
-           'cli_parser', 'user_error_message', 'run_cli']
+           'class_palette', 'atomic_path', 'write_text_atomic', 'clean_stale_temps', 'set_seed', 'default_data_dir',
+           'InputError', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -69,6 +70,17 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` atomically and return the path."""
     with atomic_path(path) as tmp: Path(tmp).write_text(text, encoding='utf-8')
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #d0734f23
+_TEMP_NAME = re.compile(r'\..+\.[0-9a-f]{8}\.tmp(\.[^.]+)?')   # what atomic_path names its temporary files
+
+def clean_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list[Path]:
+    """Remove the temporary files that `atomic_path` leaves behind when its process is killed; return their paths."""
+    folder = Path(folder)
+    if not folder.is_dir(): return []
+    found = [f for f in sorted(folder.rglob('.*.tmp*') if recursive else folder.glob('.*.tmp*')) if _TEMP_NAME.fullmatch(f.name) and f.is_file()]
+    for f in found: f.unlink(missing_ok=True)
+    return found
 
 # %% ../nbs/00_core.ipynb #25
 def set_seed(seed: int) -> None:

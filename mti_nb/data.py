@@ -5,6 +5,7 @@
 # %% ../nbs/02_data.ipynb #3
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
@@ -22,13 +23,15 @@ from torch.utils.data import Dataset
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, class_palette
+from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, InputError, class_palette
+from .synthetic import EVAL_CLASSES_FILE
 
 # %% auto #0
-__all__ = ['PART_GROUPS', 'Reader', 'SAMPLE_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'DEFAULT_SIZE', 'DATASETS', 'check_tasks',
-           'read_image', 'read_nyud_semseg', 'read_depth', 'read_normals_npy', 'read_binary_npy', 'read_pascal_semseg',
-           'read_saliency', 'decode_normals_png', 'read_normals_png', 'load_mat', 'read_human_parts', 'context_edges',
-           'read_context_edges', 'MultiTaskDataset', 'read_split', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
+__all__ = ['MAX_DEPTH', 'NORMALS_TOL', 'PART_GROUPS', 'Reader', 'SEGMENTATION_TASKS', 'SAMPLE_KEYS', 'IMAGENET_MEAN',
+           'IMAGENET_STD', 'DEFAULT_SIZE', 'DATASETS', 'check_tasks', 'read_image', 'read_nyud_semseg', 'read_depth',
+           'read_normals_npy', 'read_binary_npy', 'read_pascal_semseg', 'read_saliency', 'decode_normals_png',
+           'read_normals_png', 'load_mat', 'read_human_parts', 'context_edges', 'read_context_edges',
+           'MultiTaskDataset', 'read_split', 'read_eval_classes', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
            'affine', 'resize', 'normalize', 'denormalize', 'Compose', 'RandomHorizontalFlip', 'RandomZoom',
            'RandomScaleRotate', 'Resize', 'Normalize', 'train_transform', 'val_transform', 'get_dataset',
            'class_colours', 'task_image', 'show_batch']
@@ -39,79 +42,108 @@ def check_tasks(tasks: str | Iterable[str] | None, valid: dict[str, int], datase
     if tasks is None: return list(valid)
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
     bad = [t for t in tasks if t not in valid]
-    if bad: raise ValueError(f'{dataset} has no task {", ".join(map(repr, bad))}; valid tasks: {", ".join(valid)}')
-    if len(set(tasks)) != len(tasks): raise ValueError(f'task listed twice in {tasks}')
+    if bad: raise InputError(f'{dataset} has no task {", ".join(map(repr, bad))}; valid tasks: {", ".join(valid)}')
+    if len(set(tasks)) != len(tasks): raise InputError(f'task listed twice in {tasks}')
     return tasks
 
 # %% ../nbs/02_data.ipynb #10
 def _existing(path: str | os.PathLike) -> Path:
-    """`path` as a Path, or a FileNotFoundError naming it."""
+    """`path` as a Path, or an InputError naming it."""
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'{path} does not exist')
+    if not path.is_file(): raise InputError(f'{path} does not exist')
     return path
 
+def _decode(path: Path, what: str, load: Callable[[Path], Any]) -> Any:
+    """`load(path)`; a file that cannot be decoded is an InputError naming it and what it should hold."""
+    try: return load(path)
+    except MemoryError: raise MemoryError(f'reading {path}') from None
+    except (OSError, ValueError, EOFError, SyntaxError, Image.DecompressionBombError) as e:
+        raise InputError(f'{path} cannot be read as {what} ({type(e).__name__}: {" ".join(str(e).split())})') from e
+
+def _pil(path: str | os.PathLike, what: str, mode: str | None = None) -> np.ndarray:
+    """The pixels of an image file (converted to `mode` if given), read completely; errors name the file."""
+    def load(p):
+        with Image.open(p) as im: return np.asarray(im.convert(mode) if mode else im)
+    return _decode(_existing(path), what, load)
+
 def _single_channel(arr: np.ndarray, path: Path) -> np.ndarray:
-    if arr.ndim != 2: raise ValueError(f'{path}: expected a single-channel label image, got an array of shape {arr.shape}')
+    if arr.ndim != 2: raise InputError(f'{path}: expected a single-channel label image, got an array of shape {arr.shape}')
+    if arr.dtype.kind not in 'ui': raise InputError(f'{path}: labels must be integers, got {arr.dtype}')
     return arr
 
 def read_image(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """An RGB image file as float32 `3xHxW` in [0, 1]."""
-    with Image.open(_existing(path)) as im: arr = np.asarray(im.convert('RGB'), dtype=np.float32) / 255
+    arr = _pil(path, 'an image', 'RGB').astype(np.float32) / 255
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 # %% ../nbs/02_data.ipynb #12
+MAX_DEPTH: float = 100.   # metres: larger stored depths are refused as millimetres (Kinect measures up to about 10 m)
+NORMALS_TOL: float = 0.05  # stored normals may be this far from unit length
+
 def read_nyud_semseg(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """NYUD 40-class PNG -> int64 `HxW`: 0 (unlabelled) -> 255, 1..40 -> 0..39."""
-    path = _existing(path)
-    with Image.open(path) as im: lab = _single_channel(np.asarray(im), path).astype(np.int64)
+    lab = _single_channel(_pil(path, 'a label PNG'), Path(path)).astype(np.int64)
     if lab.min() < 0 or lab.max() > 40:
-        raise ValueError(f'{path}: NYUD segmentation labels must be 0..40 (0 = unlabelled), found {lab.min()}..{lab.max()}')
+        raise InputError(f'{path}: NYUD segmentation labels must be 0..40 (0 = unlabelled), found {lab.min()}..{lab.max()}')
     return torch.from_numpy(np.where(lab == 0, IGNORE_INDEX, lab - 1))
 
 def _load_npy_map(path: str | os.PathLike, what: str) -> np.ndarray:
-    """A finite float32 array from a .npy file (error naming the file otherwise)."""
+    """The array of a .npy file, numbers (bool, integer or float) and all finite; an InputError naming the file otherwise."""
     path = _existing(path)
-    arr = np.load(path).astype(np.float32)
+    arr = _decode(path, f'{what} (.npy)', lambda p: np.load(p, allow_pickle=False))
+    if not isinstance(arr, np.ndarray):
+        arr.close(); raise InputError(f'{path}: expected one array (.npy), got a .npz archive')
+    if arr.dtype.kind not in 'biuf': raise InputError(f'{path}: {what} must be numbers, got {arr.dtype}')
     if not np.isfinite(arr).all():
-        raise ValueError(f'{path}: {what} contains {int((~np.isfinite(arr)).sum())} NaN/inf values (store invalid pixels as 0)')
+        raise InputError(f'{path}: {what} contains {int((~np.isfinite(arr)).sum())} NaN/inf values (store invalid pixels as 0)')
     return arr
 
 def _as_1hw(arr: np.ndarray, path: str | os.PathLike) -> torch.Tensor:
     """An `HxW` (or `1xHxW`/`HxWx1`) array as a float32 `1xHxW` tensor."""
     if arr.ndim == 3 and 1 in (arr.shape[0], arr.shape[2]): arr = arr.reshape(arr.shape[:2] if arr.shape[2] == 1 else arr.shape[1:])
-    if arr.ndim != 2: raise ValueError(f'{path}: expected an HxW map, got an array of shape {arr.shape}')
+    if arr.ndim != 2: raise InputError(f'{path}: expected an HxW map, got an array of shape {arr.shape}')
     return torch.from_numpy(np.ascontiguousarray(arr))[None]
 
 def read_depth(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
-    """Depth `.npy` in metres -> float32 `1xHxW` (0 = invalid; NaN or negative values are refused)."""
+    """Depth `.npy` in float metres -> float32 `1xHxW` (0 = invalid; integers, NaN, negative values or over `MAX_DEPTH` are refused)."""
     arr = _load_npy_map(path, 'depth')
-    if arr.min() < 0: raise ValueError(f'{path}: depth must be >= 0 metres (0 = invalid), found {arr.min()}')
+    if arr.dtype.kind != 'f':
+        raise InputError(f'{path}: depth must be float metres, got {arr.dtype}' + (', which looks like millimetres: store depth_mm / 1000' if arr.dtype.kind in 'ui' else ''))
+    arr = arr.astype(np.float32)
+    if arr.size and arr.min() < 0: raise InputError(f'{path}: depth must be >= 0 metres (0 = invalid), found {arr.min()}')
+    if arr.size and arr.max() > MAX_DEPTH:
+        raise InputError(f'{path}: depth up to {arr.max():g}, which looks like millimetres, not metres (the limit is {MAX_DEPTH:g} m): store depth_mm / 1000')
     return _as_1hw(arr, path)
 
 def read_normals_npy(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
-    """Normals `.npy` (`HxWx3`) -> float32 `3xHxW`."""
+    """Normals `.npy` (`HxWx3` float unit vectors, all-zero = invalid) -> float32 `3xHxW`, as stored."""
     arr = _load_npy_map(path, 'normals')
-    if arr.ndim != 3 or arr.shape[2] != 3: raise ValueError(f'{path}: normals must be HxWx3, got {arr.shape}')
+    if arr.dtype.kind != 'f': raise InputError(f'{path}: normals must be float unit vectors, got {arr.dtype}')
+    arr = arr.astype(np.float32)
+    if arr.ndim != 3 or arr.shape[2] != 3: raise InputError(f'{path}: normals must be HxWx3, got {arr.shape}')
+    length = np.linalg.norm(arr, axis=2)[(arr != 0).any(2)]
+    if (bad := np.abs(length - 1) > NORMALS_TOL).any():
+        raise InputError(f'{path}: {int(bad.sum())} of {length.size} normals are not unit vectors (lengths {length.min():.3g}..{length.max():.3g}, '
+                         f'allowed 1 ± {NORMALS_TOL}); store unit vectors (x, y, z), all-zero for invalid pixels')
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 def read_binary_npy(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """A 0/1 map stored as `.npy` (NYUD edges) -> float32 `1xHxW`."""
-    arr = _load_npy_map(path, 'binary map')
-    if arr.min() < 0 or arr.max() > 1: raise ValueError(f'{path}: a binary map must lie in [0, 1], found {arr.min()}..{arr.max()}')
+    arr = _load_npy_map(path, 'binary map').astype(np.float32)
+    if arr.size and (arr.min() < 0 or arr.max() > 1): raise InputError(f'{path}: a binary map must lie in [0, 1], found {arr.min()}..{arr.max()}')
     return _as_1hw(arr, path)
 
 # %% ../nbs/02_data.ipynb #18
 def read_pascal_semseg(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """PASCAL-Context 21-class PNG -> int64 `HxW` (0..20, 255 = ignore kept)."""
-    path = _existing(path)
-    with Image.open(path) as im: lab = _single_channel(np.asarray(im), path).astype(np.int64)
+    lab = _single_channel(_pil(path, 'a label PNG'), Path(path)).astype(np.int64)
     bad = np.unique(lab[(lab > 20) & (lab != IGNORE_INDEX) | (lab < 0)])
-    if bad.size: raise ValueError(f'{path}: PASCAL semseg labels must be 0..20 or 255, found {bad[:10].tolist()}')
+    if bad.size: raise InputError(f'{path}: PASCAL semseg labels must be 0..20 or 255, found {bad[:10].tolist()}')
     return torch.from_numpy(lab)
 
 def read_saliency(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """Grey-level saliency PNG -> float32 `1xHxW`, 1 where value/255 > 0.5."""
-    with Image.open(_existing(path)) as im: arr = np.asarray(im.convert('L'), dtype=np.float32) / 255
+    arr = _pil(path, 'a saliency PNG', 'L').astype(np.float32) / 255
     return torch.from_numpy((arr > 0.5).astype(np.float32))[None]
 
 def decode_normals_png(rgb: np.ndarray) -> np.ndarray:
@@ -123,20 +155,21 @@ def decode_normals_png(rgb: np.ndarray) -> np.ndarray:
 
 def read_normals_png(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
     """Normals stored as an RGB PNG -> float32 `3xHxW` (see `decode_normals_png`)."""
-    path = _existing(path)
-    with Image.open(path) as im:
-        if im.mode != 'RGB': raise ValueError(f'{path}: normals PNG must be RGB, got mode {im.mode}')
-        return torch.from_numpy(decode_normals_png(np.asarray(im)))
+    rgb = _pil(path, 'a normals PNG')
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8: raise InputError(f'{path}: normals PNG must be 8-bit RGB, got {rgb.dtype} of shape {rgb.shape}')
+    return torch.from_numpy(decode_normals_png(rgb))
 
 # %% ../nbs/02_data.ipynb #24
 def load_mat(path: str | os.PathLike) -> dict[str, Any]:
     """`scipy.io.loadmat` with structs as attribute objects, and clear errors naming the file."""
     path = _existing(path)
     try: return scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
-    except NotImplementedError: raise ValueError(
+    except NotImplementedError: raise InputError(
         f'{path} is a MATLAB v7.3 (HDF5) file, which scipy.io.loadmat cannot read. Convert it to the v7 format, '
         f"e.g. in MATLAB or Octave: s = load('{path}'); save('{path}', '-struct', 's', '-v7')") from None
-    except (ValueError, TypeError, OSError) as e: raise ValueError(f'{path} could not be read as a MATLAB file: {e}') from e
+    except MemoryError: raise MemoryError(f'reading {path}') from None
+    except Exception as e:   # scipy raises ValueError, TypeError, OSError, MatReadError, zlib errors, ... on damaged files
+        raise InputError(f'{path} could not be read as a MATLAB file ({type(e).__name__}: {" ".join(str(e).split())})') from e
 
 # %% ../nbs/02_data.ipynb #27
 _PART_NAMES = {
@@ -152,7 +185,7 @@ PART_GROUPS: dict[str, int] = {name: HUMAN_PARTS.index(group) for group, names i
 def _mask(m: Any, size: tuple[int, int], path: Path) -> np.ndarray:
     """A struct's mask as a boolean array of the image size."""
     m = np.asarray(m).astype(bool)
-    if m.shape != tuple(size): raise ValueError(f'{path}: a mask of shape {m.shape} does not match the image size {tuple(size)}')
+    if m.shape != tuple(size): raise InputError(f'{path}: a mask of shape {m.shape} does not match the image size {tuple(size)}')
     return m
 
 def read_human_parts(path: str | os.PathLike, size: tuple[int, int] | None = None) -> torch.Tensor:
@@ -160,10 +193,10 @@ def read_human_parts(path: str | os.PathLike, size: tuple[int, int] | None = Non
     path = Path(path)
     anno = load_mat(path).get('anno')
     if anno is None or not hasattr(anno, 'objects'):
-        raise ValueError(f"{path}: no struct 'anno' with field 'objects' (expected a PASCAL-Part annotation)")
+        raise InputError(f"{path}: no struct 'anno' with field 'objects' (expected a PASCAL-Part annotation)")
     objects = list(np.atleast_1d(anno.objects))
     if size is None:
-        if not objects: raise ValueError(f'{path}: no objects to take the image size from; pass size=(H, W)')
+        if not objects: raise InputError(f'{path}: no objects to take the image size from; pass size=(H, W)')
         size = np.asarray(objects[0].mask).shape
     people = [(o, list(np.atleast_1d(o.parts))) for o in objects if str(getattr(o, 'class', '')) == 'person']
     if not any(parts for _, parts in people): return torch.full(tuple(size), IGNORE_INDEX, dtype=torch.int64)
@@ -173,7 +206,7 @@ def read_human_parts(path: str | os.PathLike, size: tuple[int, int] | None = Non
     for o, parts in people:
         for p in parts:
             name = str(p.part_name)
-            if name not in PART_GROUPS: raise ValueError(f'{path}: unknown human part {name!r}; known: {", ".join(PART_GROUPS)}')
+            if name not in PART_GROUPS: raise InputError(f'{path}: unknown human part {name!r}; known: {", ".join(PART_GROUPS)}')
             out[_mask(p.mask, size, path)] = PART_GROUPS[name]
     return torch.from_numpy(out)
 
@@ -187,9 +220,9 @@ def read_context_edges(path: str | os.PathLike, size: tuple[int, int] | None = N
     """PASCAL-Context `.mat` with 'LabelMap' -> float32 `1xHxW` edge map."""
     path = Path(path)
     m = load_mat(path)
-    if 'LabelMap' not in m: raise ValueError(f"{path}: no variable 'LabelMap' (found {', '.join(k for k in m if not k.startswith('__'))})")
+    if 'LabelMap' not in m: raise InputError(f"{path}: no variable 'LabelMap' (found {', '.join(k for k in m if not k.startswith('__'))})")
     lab = np.asarray(m['LabelMap'])
-    if lab.ndim != 2: raise ValueError(f'{path}: LabelMap must be HxW, got shape {lab.shape}')
+    if lab.ndim != 2: raise InputError(f'{path}: LabelMap must be HxW, got shape {lab.shape}')
     return torch.from_numpy(context_edges(lab).astype(np.float32))[None]
 
 # %% ../nbs/02_data.ipynb #41
@@ -205,12 +238,13 @@ class MultiTaskDataset(Dataset):
     def __init__(self, root: str | os.PathLike, split: str = 'train', tasks: Iterable[str] | None = None,
                  transform: Callable[[dict], dict] | None = None):
         self.root, self.split, self.transform = Path(root), split, transform
-        if not self.root.is_dir(): raise FileNotFoundError(f'{self.name} root folder {self.root} does not exist')
-        if split not in ('train', 'val'): raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        if not self.root.is_dir(): raise InputError(f'{self.name} root folder {self.root} does not exist')
+        if split not in ('train', 'val'): raise InputError(f"split must be 'train' or 'val', got {split!r}")
         self.tasks = check_tasks(tasks, self.TASKS, self.name)
         for folder in [self.IMAGES[0]] + [self.LABELS[t][0] for t in self.tasks]:
-            if not (self.root/folder).is_dir(): raise FileNotFoundError(f'{self.name}: folder {self.root/folder} does not exist')
+            if not (self.root/folder).is_dir(): raise InputError(f'{self.name}: folder {self.root/folder} does not exist')
         self.ids = read_split(self.split_file(split))
+        self.eval_classes = read_eval_classes(self.root/EVAL_CLASSES_FILE, {t: self.TASKS[t] for t in self.TASKS if t in SEGMENTATION_TASKS})
 
     def split_file(self, split: str) -> Path: raise NotImplementedError
     def image_path(self, id: str) -> Path: return self.root/self.IMAGES[0]/f'{id}{self.IMAGES[1]}'
@@ -230,7 +264,7 @@ class MultiTaskDataset(Dataset):
             path = self.label_path(t, id)
             sample[t] = self.LABELS[t][2](path, size)
             if tuple(sample[t].shape[-2:]) != size:
-                raise ValueError(f'{path} is {tuple(sample[t].shape[-2:])} but its image {img_path} is {size} (H, W)')
+                raise InputError(f'{path} is {tuple(sample[t].shape[-2:])} but its image {img_path} is {size} (H, W)')
         sample['meta'] = {'id': id, 'size': torch.tensor(size)}
         return sample
 
@@ -239,12 +273,42 @@ class MultiTaskDataset(Dataset):
         return self.transform(sample) if self.transform is not None else sample
 
 def read_split(path: str | os.PathLike) -> list[str]:
-    """The ids listed in a split file, one per line (blank lines skipped)."""
+    """The ids listed in a split file, one per line: UTF-8 (a BOM is skipped), spaces around ids and blank lines ignored.
+
+    Each id must be a plain file name (no `/` or `\\`, not `.` or `..`, no invisible characters) listed once."""
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'split file {path} does not exist')
-    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-    if not ids: raise ValueError(f'split file {path} lists no images')
+    if not path.is_file(): raise InputError(f'split file {path} does not exist')
+    try: lines = path.read_text(encoding='utf-8-sig').splitlines()
+    except UnicodeDecodeError as e: raise InputError(f'split file {path} is not UTF-8 text ({e.reason} at byte {e.start})') from None
+    ids, line_of = [], {}
+    for n, id in enumerate(lines, 1):
+        if not (id := id.strip()): continue
+        if id in ('.', '..') or '/' in id or '\\' in id or not id.isprintable():
+            raise InputError(f'split file {path}, line {n}: {id!r} is not a plain file name (ids may not contain / or \\ or invisible characters, nor be . or ..)')
+        if id in line_of: raise InputError(f'split file {path}, line {n}: {id!r} is listed twice (first on line {line_of[id]})')
+        line_of[id] = n; ids.append(id)
+    if not ids: raise InputError(f'split file {path} lists no images')
     return ids
+
+SEGMENTATION_TASKS: tuple[str, ...] = ('semseg', 'human_parts')   # the tasks scored by mIoU
+
+def read_eval_classes(path: str | os.PathLike, classes: dict[str, int]) -> dict[str, list[int]]:
+    """For each segmentation task in `classes` (task -> number of classes), the class ids mIoU averages over.
+
+    From the JSON file `path` (task -> list of 0-based ids) where it exists and names the task, else all of them."""
+    out, path = {t: list(range(n)) for t, n in classes.items()}, Path(path)
+    if not path.exists(): return out
+    try: given = json.loads(path.read_text(encoding='utf-8-sig'))
+    except ValueError as e: raise InputError(f'{path}: not a JSON file ({e})') from None
+    if not isinstance(given, dict): raise InputError(f'{path}: must hold an object mapping tasks to class ids, e.g. {{"semseg": [0, 1, 4]}}')
+    for task, ids in given.items():
+        if task not in classes: raise InputError(f'{path}: {task!r} is not a segmentation task of this dataset ({", ".join(classes)})')
+        n = classes[task]
+        if not isinstance(ids, list) or not ids or not all(type(c) is int and 0 <= c < n for c in ids):
+            raise InputError(f'{path}: {task} must list class ids 0..{n - 1} (at least one), got {ids!r}')
+        if len(set(ids)) != len(ids): raise InputError(f'{path}: {task} lists a class twice: {ids}')
+        out[task] = sorted(ids)
+    return out
 
 # %% ../nbs/02_data.ipynb #43
 class NYUD(MultiTaskDataset):
@@ -388,7 +452,7 @@ DEFAULT_SIZE: dict[str, tuple[int, int]] = {'nyud': (480, 640), 'pascal': (512, 
 
 def _dataset_key(name: str) -> str:
     key = name.lower()
-    if key not in DEFAULT_SIZE: raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DEFAULT_SIZE)}")
+    if key not in DEFAULT_SIZE: raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DEFAULT_SIZE)}")
     return key
 
 def train_transform(name: str, size: int | tuple[int, int] | None = None) -> Compose:

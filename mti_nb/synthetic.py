@@ -22,13 +22,15 @@ from PIL import Image
 from skimage.morphology import thin
 from tqdm.auto import tqdm
 
-from .core import NYUD40_CLASSES, atomic_path, class_palette, default_data_dir, nyud_id, run_cli, write_text_atomic
+from .core import (NYUD40_CLASSES, InputError, atomic_path, class_palette, clean_stale_temps, default_data_dir,
+    nyud_id, run_cli, write_text_atomic)
 
 # %% auto #0
 __all__ = ['NYUD_INTRINSICS', 'PLAIN', 'STRIPES', 'CHECKER', 'NOISE', 'GRID', 'FACE_CLASSES', 'FACE_NORMALS', 'EPS', 'HFOV',
-           'VFOV', 'GENERATOR_VERSION', 'LAYOUT', 'scaled_intrinsics', 'look_rotation', 'Camera', 'Prim', 'Scene',
-           'room_faces', 'trace', 'instance_boundaries', 'render', 'sample_scene', 'make_sample', 'show_sample',
-           'sample_paths', 'write_sample', 'dataset_stats', 'format_stats', 'generate_dataset', 'mti_synth',
+           'VFOV', 'SYNTH_CLASSES', 'MAX_SIZE', 'BYTES_PER_PIXEL', 'GENERATOR_VERSION', 'LAYOUT', 'EVAL_CLASSES_FILE',
+           'scaled_intrinsics', 'look_rotation', 'Camera', 'Prim', 'Scene', 'room_faces', 'trace',
+           'instance_boundaries', 'render', 'sample_scene', 'make_sample', 'show_sample', 'sample_paths',
+           'write_sample', 'write_eval_classes', 'dataset_stats', 'format_stats', 'generate_dataset', 'mti_synth',
            'mti_synth_cli']
 
 # %% ../nbs/01_synthetic.ipynb #7
@@ -550,14 +552,22 @@ def sample_scene(rng: np.random.Generator, H: int, W: int) -> tuple[Scene, Camer
     light = (rng.uniform(.3, .7) * b.X, rng.uniform(.3, .8) * b.Y, b.Z - .25)
     return Scene((b.X, b.Y, b.Z), b.prims, light, rng.uniform(.25, .45), rng.uniform(.7, 1.1)), b.cam
 
+# %% ../nbs/01_synthetic.ipynb #f7449dc0
+SYNTH_CLASSES: tuple[str, ...] = ('wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
+                                  'picture', 'pillow', 'ceiling', 'box', 'lamp', 'otherprop')   # the classes sample_scene draws, in NYUD order
+
 # %% ../nbs/01_synthetic.ipynb #44
+MAX_SIZE = 4096                 # pixels per image side (6.4 times NYUD-v2's 640)
+BYTES_PER_PIXEL = 200           # peak memory of one render per pixel (measured: about 170 B at 240x320 and 480x640)
+
 def _check_size(size) -> tuple[int, int]:
-    """`size` as a validated (H, W) tuple of positive ints."""
+    """`size` as a validated (H, W) tuple of ints in 1..`MAX_SIZE`."""
     try:
         H, W = (int(s) for s in size)
-        if H == size[0] and W == size[1] and H > 0 and W > 0: return H, W
-    except (TypeError, ValueError): pass
-    raise ValueError(f'size must be (H, W) with two positive integers, got {size!r}')
+        ok = H == size[0] and W == size[1] and 0 < H <= MAX_SIZE and 0 < W <= MAX_SIZE
+    except (TypeError, ValueError): ok = False
+    if not ok: raise InputError(f'--size must be two integers H W, each 1..{MAX_SIZE}, got {tuple(size) if isinstance(size, (list, tuple)) else size!r}')
+    return H, W
 
 def make_sample(seed: int, index: int, size: Sequence[int] = (192, 256)) -> dict:
     """Sample `index` of `seed`: the render dict of a random scene at size (H, W)."""
@@ -598,20 +608,43 @@ def _make_and_write(job):
     root, seed, index, size = job
     write_sample(root, f'{index:05d}', make_sample(seed, index, size))
 
+EVAL_CLASSES_FILE = 'eval_classes.json'
+
+def write_eval_classes(root: str | os.PathLike) -> Path:
+    """Write `root/eval_classes.json`: the 0-based semseg ids of `SYNTH_CLASSES`, the classes mIoU should average over."""
+    return write_text_atomic(Path(root) / EVAL_CLASSES_FILE, json.dumps({'semseg': sorted(nyud_id(c) - 1 for c in SYNTH_CLASSES)}) + '\n')
+
 # %% ../nbs/01_synthetic.ipynb #56
 def _split_ids(root: Path) -> dict[str, list[str]]:
-    return {s: (root / 'gt_sets' / f'{s}.txt').read_text().split() for s in ('train', 'val')}
+    """The ids of gt_sets/train.txt and val.txt, which the generator writes as numbers (so no id can lead outside `root`)."""
+    out = {}
+    for s in ('train', 'val'):
+        path = root / 'gt_sets' / f'{s}.txt'
+        out[s] = path.read_text(encoding='utf-8-sig').split()
+        if bad := [i for i in out[s] if not (i.isascii() and i.isdigit())]:
+            raise InputError(f'{path}: {bad[0]!r} is not an id the generator writes (digits only)')
+    return out
+
+def _read_maps(root: Path, id_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segmentation, depth and edge arrays of sample `id_`; a file that cannot be read is an InputError naming it."""
+    def png(f):
+        with Image.open(f) as im: return np.asarray(im)
+    p, out = sample_paths(root, id_), []
+    for k, load in (('segmentation', png), ('depth', np.load), ('edge', np.load)):
+        try: out.append(load(p[k]))
+        except (OSError, ValueError, EOFError) as e:
+            raise InputError(f'{p[k]} cannot be read ({type(e).__name__}: {" ".join(str(e).split())}); delete it and run mti_synth again to make it anew') from e
+    return tuple(out)
 
 def dataset_stats(root: str | os.PathLike) -> dict:
     """Statistics of a dataset in the NYUD_MT layout: counts, size, class shares, depth range, edge density."""
     root = Path(root)
-    if not (root / 'gt_sets' / 'train.txt').exists(): raise FileNotFoundError(f'{root} has no gt_sets/train.txt: not a dataset in the NYUD_MT layout')
+    if not (root / 'gt_sets' / 'train.txt').exists(): raise InputError(f'{root} has no gt_sets/train.txt: not a dataset in the NYUD_MT layout')
     split = _split_ids(root)
-    if not split['train'] + split['val']: raise ValueError(f'{root}/gt_sets lists no images')
+    if not split['train'] + split['val']: raise InputError(f'{root}/gt_sets lists no images')
     counts = np.zeros(41, np.int64); valid = edges = pixels = 0; dsum = 0.; dmin, dmax = math.inf, 0.
     for id_ in split['train'] + split['val']:
-        p = sample_paths(root, id_)
-        seg = np.asarray(Image.open(p['segmentation'])); d = np.load(p['depth']); e = np.load(p['edge'])
+        seg, d, e = _read_maps(root, id_)
         counts += np.bincount(seg.ravel(), minlength=41)[:41]; pixels += seg.size
         v = d[d > 0]; valid += v.size; edges += int(e.sum())
         if v.size: dsum += float(v.sum(dtype=np.float64)); dmin = min(dmin, float(v.min())); dmax = max(dmax, float(v.max()))
@@ -637,15 +670,29 @@ def _config(n_train, n_val, size, seed) -> dict:
 def _read_config(path: Path) -> dict | None:
     """The configuration keys stored in a synthetic.json-like file, or None if there is none."""
     if not path.exists(): return None
-    return {k: v for k, v in json.loads(path.read_text()).items() if k != 'stats'}
+    try: cfg = json.loads(path.read_text(encoding='utf-8'))
+    except ValueError as e: raise InputError(f'{path} is not a JSON file ({e}); delete it or use --force to regenerate the dataset') from None
+    if not isinstance(cfg, dict): raise InputError(f'{path} holds no configuration (a JSON object); delete it or use --force to regenerate the dataset')
+    return {k: v for k, v in cfg.items() if k != 'stats'}
 
-def _remove_stray(root: Path, keep: set[str] | None = None):
-    """Remove temporary files left by a killed run, and (with `keep`) sample files whose id is not in `keep`."""
-    for folder in [root, *(root / k for k in LAYOUT)]:
+def _available_memory() -> int | None:
+    """Bytes of memory available for new work (Linux: MemAvailable of /proc/meminfo); None where unknown."""
+    try: return next(int(l.split()[1]) * 1024 for l in Path('/proc/meminfo').read_text().splitlines() if l.startswith('MemAvailable:'))
+    except (OSError, StopIteration, ValueError, IndexError): return None
+
+def _check_memory(H: int, W: int, workers: int):
+    """Refuse a size whose renders (`BYTES_PER_PIXEL` each, one per worker) would not fit in the available memory."""
+    need, avail = BYTES_PER_PIXEL * H * W * workers, _available_memory()
+    if avail is not None and need > avail:
+        raise InputError(f'--size {H} {W} with {workers} worker(s) needs about {need / 2**30:.1f} GiB of memory, '
+                         f'but {avail / 2**30:.1f} GiB is available; use a smaller --size or fewer --workers')
+
+def _remove_extra(root: Path, keep: set[str]):
+    """Remove the sample files whose id is not in `keep`."""
+    for folder in (root / k for k in LAYOUT):
         if not folder.is_dir(): continue
         for f in folder.iterdir():
-            if f.name.startswith('.') and '.tmp' in f.name: f.unlink()
-            elif keep is not None and folder != root and f.stem.isdigit() and f.stem not in keep: f.unlink()
+            if f.stem.isdigit() and f.stem not in keep: f.unlink()
 
 def _ignore_sigint():
     """Pool workers: leave Ctrl-C to the parent; on SIGTERM (the pool ending) raise SystemExit so `atomic_path` cleans up."""
@@ -670,28 +717,34 @@ def generate_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, 
     `workers`: processes (0 = one per CPU core). `force`: regenerate every file, whatever the folder holds."""
     root = Path(out) if out is not None else default_data_dir() / 'nyud_synth'
     H, W = _check_size(size)
-    if n_train < 0 or n_val < 0 or n_train + n_val < 1: raise ValueError(f'need n_train >= 0, n_val >= 0 and at least one image, got n_train={n_train}, n_val={n_val}')
-    if workers < 0: raise ValueError(f'workers must be >= 0 (0 = one per CPU core), got {workers}')
-    if root.exists() and not root.is_dir(): raise NotADirectoryError(f'{root} exists and is not a folder')
+    for opt, n in (('--n-train', n_train), ('--n-val', n_val), ('--seed', seed)):
+        if n < 0: raise InputError(f'{opt} must be >= 0, got {n}')
+    if n_train + n_val < 1: raise InputError('--n-train and --n-val are both 0: a dataset needs at least one image')
+    if workers < 0: raise InputError(f'--workers must be >= 0 (0 = one per CPU core), got {workers}')
+    if root.exists() and not root.is_dir(): raise InputError(f'--out {root} exists and is not a folder')
     cfg, done, partial = _config(n_train, n_val, (H, W), seed), root / 'synthetic.json', root / '.synthetic.partial.json'
-    if not force:
-        prev = _read_config(done) or _read_config(partial)
-        if prev == cfg and done.exists(): return root
-        if prev is not None and prev != cfg:
-            diff = ', '.join(f'{k}: {prev.get(k)} -> {cfg[k]}' for k in cfg if prev.get(k) != cfg[k])
-            raise ValueError(f'{root} holds a synthetic dataset made with other settings ({diff}); use force=True (--force) to regenerate it, or another output folder')
-        if prev is None and any((root / k).is_dir() and any((root / k).iterdir()) for k in LAYOUT):
-            raise ValueError(f'{root} already has files in the NYUD_MT layout but no synthetic.json; use force=True (--force) to overwrite them, or another output folder')
+    prev = None if force else _read_config(done) or _read_config(partial)
+    if prev is not None and prev != cfg:
+        diff = ', '.join(f'{k}: {prev.get(k)} -> {cfg[k]}' for k in cfg if prev.get(k) != cfg[k])
+        raise InputError(f'{root} holds a synthetic dataset made with other settings ({diff}); use force=True (--force) to regenerate it, or another output folder')
+    if not force and prev is None and any((root / k).is_dir() and any((root / k).iterdir()) for k in LAYOUT):
+        raise InputError(f'{root} already has files in the NYUD_MT layout but no synthetic.json; use force=True (--force) to overwrite them, or another output folder')
+    clean_stale_temps(root)
+    if prev == cfg and done.exists():                  # finished; datasets made before eval_classes.json get it now
+        if not (root / EVAL_CLASSES_FILE).exists(): write_eval_classes(root)
+        return root
+    ids = [f'{i:05d}' for i in range(n_train + n_val)]
+    todo = [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in sample_paths(root, id_).values())]
+    workers = workers or os.cpu_count() or 1
+    _check_memory(H, W, max(min(workers, len(todo)), 1))
     root.mkdir(parents=True, exist_ok=True)
-    _remove_stray(root)
     if done.exists(): done.unlink()
     write_text_atomic(partial, json.dumps(cfg, indent=1))
-    ids = [f'{i:05d}' for i in range(n_train + n_val)]
-    if force: _remove_stray(root, keep=set(ids))
-    todo = [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in sample_paths(root, id_).values())]
-    _run([(root, seed, i, (H, W)) for i in todo], workers or os.cpu_count() or 1, progress)
+    if force: _remove_extra(root, keep=set(ids))
+    _run([(root, seed, i, (H, W)) for i in todo], workers, progress)
     write_text_atomic(root / 'gt_sets' / 'train.txt', ''.join(f'{i}\n' for i in ids[:n_train]))
     write_text_atomic(root / 'gt_sets' / 'val.txt', ''.join(f'{i}\n' for i in ids[n_train:]))
+    write_eval_classes(root)
     write_text_atomic(done, json.dumps({**cfg, 'stats': dataset_stats(root)}, indent=1))
     partial.unlink()
     return root
