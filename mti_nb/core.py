@@ -62,6 +62,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        if e.filename is not None or not e.strerror: raise
+        raise OSError(e.errno, e.strerror, str(path)) from e    # e.g. a full disk: name the file being written
     finally:
         if tmp.exists(): tmp.unlink()
 
