@@ -14,7 +14,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from fastcore.script import Param
@@ -27,10 +27,13 @@ from .core import (NYUD40_CLASSES, InputError, atomic_path, class_palette, clean
 
 # %% auto #0
 __all__ = ['NYUD_INTRINSICS', 'PLAIN', 'STRIPES', 'CHECKER', 'NOISE', 'GRID', 'FACE_CLASSES', 'FACE_NORMALS', 'EPS', 'HFOV',
-           'VFOV', 'SYNTH_CLASSES', 'MAX_SIZE', 'BYTES_PER_PIXEL', 'GENERATOR_VERSION', 'LAYOUT', 'EVAL_CLASSES_FILE',
-           'scaled_intrinsics', 'look_rotation', 'Camera', 'Prim', 'Scene', 'room_faces', 'trace',
-           'instance_boundaries', 'render', 'sample_scene', 'make_sample', 'show_sample', 'sample_paths',
-           'write_sample', 'write_eval_classes', 'dataset_stats', 'format_stats', 'generate_dataset', 'mti_synth',
+           'VFOV', 'LOOK_STYLES', 'SYNTH_CLASSES', 'MAX_SIZE', 'BYTES_PER_PIXEL', 'GENERATOR_VERSION', 'LAYOUT',
+           'EVAL_CLASSES_FILE', 'NYUD_EVAL_CLASSES', 'NYUD_SYNTH', 'scaled_intrinsics', 'look_rotation', 'Camera',
+           'Prim', 'Scene', 'room_faces', 'register_primitive', 'intersect', 'trace', 'instance_boundaries', 'render',
+           'random_color', 'darker', 'random_look', 'boxes_at', 'chair_prims', 'random_chair_size', 'table_prims',
+           'random_table_size', 'table_radius', 'SceneBuilder', 'sample_scene', 'check_size', 'make_sample',
+           'show_sample', 'sample_paths', 'write_sample', 'write_eval_classes', 'read_split_ids', 'dataset_stats',
+           'format_stats', 'SynthSpec', 'generate_synthetic', 'generate_dataset', 'synth_spec', 'mti_synth',
            'mti_synth_cli']
 
 # %% ../nbs/01_synthetic.ipynb #7
@@ -191,6 +194,15 @@ def _sphere_hit(o, d, p):
 
 _HIT = {'box': _box_hit, 'cyl': _cyl_hit, 'sphere': _sphere_hit}
 
+def register_primitive(kind: str, hit: Callable) -> None:
+    """Let the ray caster intersect primitives of `kind` with `hit(o, d, p)` -> (t, normal); registering a kind again replaces its routine."""
+    if kind == 'face': raise ValueError("'face' is the kind of the six room faces, which the ray caster handles itself")
+    _HIT[kind] = hit
+
+def intersect(p: Prim, o: tuple, d: tuple) -> tuple:
+    """Hit parameter (inf = miss) and world normal (nx, ny, nz) of the rays from `o` along `d` (tuples of arrays) on `p`, by its kind's routine."""
+    return _HIT[p.kind](o, d, p)
+
 # %% ../nbs/01_synthetic.ipynb #19
 def _screen_rect(p: Prim, cam: Camera) -> tuple[int, int, int, int] | None:
     """Rows r0:r1 and columns c0:c1 of the pixels whose rays can hit `p` (None: none can)."""
@@ -224,7 +236,7 @@ def trace(scene: Scene, cam: Camera):
             rect = _screen_rect(p, cam)
             if rect is None: continue
             r = np.s_[rect[0]:rect[1], rect[2]:rect[3]]
-            th, n = _HIT[p.kind](o, tuple(a[r] for a in D), p)
+            th, n = intersect(p, o, tuple(a[r] for a in D))
             m = th < t[r]
             np.copyto(t[r], th, where=m); np.copyto(pid[r], i, where=m)
             for k in range(3): np.copyto(N[k][r], n[k], where=m)
@@ -285,10 +297,11 @@ def _dropout_blobs(valid: np.ndarray, rng: np.random.Generator):
         vv, uu = np.ogrid[r0:r1, c0:c1]
         valid[r0:r1, c0:c1] &= ((uu - cu) / ru) ** 2 + ((vv - cv) / rv) ** 2 > 1
 
-def render(scene: Scene, cam: Camera, rng: np.random.Generator | None = None, far: float = 8., min_cos: float = .15) -> dict:
-    """Render `scene`: dict of image (HxWx3 uint8), depth, normals, semseg, instance and edge maps.
+def render(scene: Scene, cam: Camera, rng: np.random.Generator | None = None, far: float = 8., min_cos: float = .15,
+           edges: bool = True, dropout: bool = True) -> dict:
+    """Render `scene`: dict of image (HxWx3 uint8), depth, normals, semseg, instance and (with `edges`) edge maps.
 
-    With `rng`, adds sensor effects (exposure, noise, depth dropout blobs); without, the render is clean."""
+    With `rng`, adds sensor effects: exposure, noise and (with `dropout`) depth dropout blobs; without, the render is clean."""
     D, t, pid, N = trace(scene, cam)
     H, W = t.shape; f32 = np.float32
     T = _tables(scene)
@@ -310,43 +323,55 @@ def render(scene: Scene, cam: Camera, rng: np.random.Generator | None = None, fa
             image[..., k] = np.minimum(np.maximum(c, 0), 1) * 255 + .5
         ndot = N[0] * D[0] + N[1] * D[1] + N[2] * D[2]
         valid = np.isfinite(t) & (t <= far) & (np.abs(ndot) >= min_cos * np.sqrt(D[0] * D[0] + D[1] * D[1] + D[2] * D[2]))
-        if rng is not None: _dropout_blobs(valid, rng)
+        if rng is not None and dropout: _dropout_blobs(valid, rng)
         R = cam.R.astype(f32)
         nc = [R[0, k] * N[0] + R[1, k] * N[1] + R[2, k] * N[2] for k in range(3)]   # world -> camera
         scale = np.where(ndot > 0, f32(-1), f32(1)) * valid / np.sqrt(nc[0] * nc[0] + nc[1] * nc[1] + nc[2] * nc[2])
     inst = np.take(T['inst'], pid)
-    return dict(image=image, depth=np.where(valid, t, f32(0)), normals=np.stack([c * scale for c in nc], -1),
-                semseg=np.take(T['cls'], pid), instance=inst, edge=instance_boundaries(inst).astype(f32))
+    out = dict(image=image, depth=np.where(valid, t, f32(0)), normals=np.stack([c * scale for c in nc], -1),
+               semseg=np.take(T['cls'], pid), instance=inst)
+    if edges: out['edge'] = instance_boundaries(inst).astype(f32)
+    return out
 
 # %% ../nbs/01_synthetic.ipynb #34
 HFOV = 2 * math.atan(NYUD_INTRINSICS['W'] / 2 / NYUD_INTRINSICS['fx'])   # horizontal field of view (rad), ~63 deg
 VFOV = 2 * math.atan(NYUD_INTRINSICS['H'] / 2 / NYUD_INTRINSICS['fy'])   # vertical, ~50 deg
+LOOK_STYLES = ('wall', 'floor', 'ceiling', 'picture', 'window', 'furniture', 'sky', 'ground')   # the styles of `random_look`
 
-def _color(rng, hue=(0, 1), sat=(.1, .6), val=(.35, .9)) -> tuple:
+def random_color(rng: np.random.Generator, hue=(0, 1), sat=(.1, .6), val=(.35, .9)) -> tuple:
+    """A random RGB colour (0..1) with hue, saturation and value drawn uniformly in the given ranges."""
     return tuple(colorsys.hsv_to_rgb(rng.uniform(*hue) % 1, rng.uniform(*sat), rng.uniform(*val)))
 
-def _darker(rng, c, lo=.5, hi=.85) -> tuple:
+def darker(rng: np.random.Generator, c, lo=.5, hi=.85) -> tuple:
+    """Colour `c` scaled by a random factor in `lo`..`hi`."""
     return tuple(np.clip(np.asarray(c) * rng.uniform(lo, hi), 0, 1))
 
-def _look(rng, style: str) -> dict:
-    """Random albedos, texture and texture frequency (Prim keyword arguments) for a kind of surface."""
+def random_look(rng: np.random.Generator, style: str) -> dict:
+    """Random albedos, texture, texture frequency and glow (Prim keyword arguments) for a kind of surface (see `LOOK_STYLES`)."""
     if style == 'wall':
-        c = _color(rng, sat=(.03, .3), val=(.6, .95))
-        return dict(color=c, color2=_darker(rng, c, .75, .92), tex=rng.choice([PLAIN, STRIPES, NOISE], p=[.5, .3, .2]), freq=1 / rng.uniform(.15, .6))
+        c = random_color(rng, sat=(.03, .3), val=(.6, .95))
+        return dict(color=c, color2=darker(rng, c, .75, .92), tex=rng.choice([PLAIN, STRIPES, NOISE], p=[.5, .3, .2]), freq=1 / rng.uniform(.15, .6))
     if style == 'floor':
-        return dict(color=_color(rng, (.03, .12), (.2, .6), (.3, .75)), color2=_color(rng, (.03, .12), (.1, .6), (.2, .9)),
+        return dict(color=random_color(rng, (.03, .12), (.2, .6), (.3, .75)), color2=random_color(rng, (.03, .12), (.1, .6), (.2, .9)),
                     tex=rng.choice([CHECKER, STRIPES, NOISE, PLAIN], p=[.35, .35, .15, .15]), freq=1 / rng.uniform(.3, 1.))
     if style == 'ceiling':
-        c = _color(rng, sat=(0, .08), val=(.8, .97)); return dict(color=c, color2=c)
+        c = random_color(rng, sat=(0, .08), val=(.8, .97)); return dict(color=c, color2=c)
     if style == 'picture':
-        return dict(color=_color(rng, sat=(.5, 1), val=(.3, 1)), color2=_color(rng, sat=(.4, 1), val=(.2, 1)),
+        return dict(color=random_color(rng, sat=(.5, 1), val=(.3, 1)), color2=random_color(rng, sat=(.4, 1), val=(.2, 1)),
                     tex=rng.choice([NOISE, STRIPES, CHECKER], p=[.6, .2, .2]), freq=1 / rng.uniform(.05, .3))
     if style == 'window':
-        return dict(color=_color(rng, (.5, .65), (.05, .35), (.8, 1)), color2=_color(rng, sat=(0, .2), val=(.1, .5)),
+        return dict(color=random_color(rng, (.5, .65), (.05, .35), (.8, 1)), color2=random_color(rng, sat=(0, .2), val=(.1, .5)),
                     tex=GRID, freq=1 / rng.uniform(.5, 1.2), glow=rng.uniform(.3, .8))
-    if style != 'furniture': raise ValueError(f'unknown style {style!r}')
-    c = _color(rng, (.02, .14), (.3, .7), (.2, .7)) if rng.random() < .5 else _color(rng, sat=(.2, .8), val=(.2, .9))
-    return dict(color=c, color2=_darker(rng, c), tex=rng.choice([PLAIN, STRIPES, NOISE, CHECKER], p=[.45, .25, .2, .1]), freq=1 / rng.uniform(.05, .4))
+    if style == 'sky':
+        return dict(color=random_color(rng, (.55, .62), (.35, .75), (.45, .8)), glow=rng.uniform(.3, .7))
+    if style == 'ground':                                                       # grass or paving
+        grass = rng.random() < .5
+        look = dict(color=random_color(rng, (.2, .33), (.35, .7), (.25, .6)) if grass else random_color(rng, sat=(0, .1), val=(.3, .7)),
+                    tex=NOISE if grass else rng.choice([CHECKER, NOISE, PLAIN]), freq=1 / rng.uniform(.3, 1.5))
+        return look | dict(color2=darker(rng, look['color'], .6, .9))
+    if style != 'furniture': raise ValueError(f'unknown style {style!r}: expected one of {", ".join(LOOK_STYLES)}')
+    c = random_color(rng, (.02, .14), (.3, .7), (.2, .7)) if rng.random() < .5 else random_color(rng, sat=(.2, .8), val=(.2, .9))
+    return dict(color=c, color2=darker(rng, c), tex=rng.choice([PLAIN, STRIPES, NOISE, CHECKER], p=[.45, .25, .2, .1]), freq=1 / rng.uniform(.05, .4))
 
 # %% ../nbs/01_synthetic.ipynb #36
 def _box(center, half, yaw, cls, inst, look, axes=None) -> Prim:
@@ -354,32 +379,43 @@ def _box(center, half, yaw, cls, inst, look, axes=None) -> Prim:
     c, s = math.cos(yaw), math.sin(yaw)
     return Prim('box', tuple(center), tuple(half), yaw, cls, inst, axes=axes or ((c, s, 0.), (0., 0., 1.)), **look)
 
-def _parts(x, y, yaw, parts, cls, inst, look) -> list[Prim]:
+def boxes_at(x: float, y: float, yaw: float, parts: Sequence, cls: int, inst: int, look: dict) -> list[Prim]:
     """Boxes given as ((lx, ly, lz) centre, (hx, hy, hz) half size) in an object frame at floor point (x, y), turned by yaw."""
     c, s = math.cos(yaw), math.sin(yaw)
     return [_box((x + c * lx - s * ly, y + s * lx + c * ly, lz), h, yaw, cls, inst, look) for (lx, ly, lz), h in parts]
 
-def _chair(x, y, yaw, inst, look, w, d, hs, hb, leg) -> list[Prim]:
-    """Seat, back (on the local -y side) and four legs."""
+def chair_prims(x: float, y: float, yaw: float, inst: int, look: dict, w: float, d: float, hs: float, hb: float, leg: float) -> list[Prim]:
+    """A w x d chair (NYUD class chair): seat `hs` high, back `hb` high on the local -y side, four legs of half width `leg`."""
     lh = (hs - .05) / 2
     parts = [((0, 0, hs - .025), (w / 2, d / 2, .025)), ((0, -d / 2 + .02, hs + hb / 2), (w / 2, .02, hb / 2))]
     parts += [((i * (w / 2 - leg), j * (d / 2 - leg), lh), (leg, leg, lh)) for i in (-1, 1) for j in (-1, 1)]
-    return _parts(x, y, yaw, parts, nyud_id('chair'), inst, look)
+    return boxes_at(x, y, yaw, parts, nyud_id('chair'), inst, look)
 
 def _crate(x, y, yaw, inst, look, w, d, h) -> list[Prim]:
-    return _parts(x, y, yaw, [((0, 0, h / 2), (w / 2, d / 2, h / 2))], nyud_id('box'), inst, look)
+    return boxes_at(x, y, yaw, [((0, 0, h / 2), (w / 2, d / 2, h / 2))], nyud_id('box'), inst, look)
 
-_GROUP = {'chair': (_chair, lambda rng: dict(w=rng.uniform(.4, .52), d=rng.uniform(.4, .5), hs=rng.uniform(.42, .5),
-                                            hb=rng.uniform(.35, .55), leg=rng.uniform(.015, .025))),
+def random_chair_size(rng: np.random.Generator) -> dict:
+    """Random chair dimensions (m), the keyword arguments of `chair_prims`."""
+    return dict(w=rng.uniform(.4, .52), d=rng.uniform(.4, .5), hs=rng.uniform(.42, .5), hb=rng.uniform(.35, .55), leg=rng.uniform(.015, .025))
+
+_GROUP = {'chair': (chair_prims, random_chair_size),
           'box': (_crate, lambda rng: dict(w=rng.uniform(.3, .7), d=rng.uniform(.3, .6), h=rng.uniform(.25, .8)))}
 
-def _table(x, y, yaw, inst, look, round, h, L, W, r) -> list[Prim]:
-    """A rectangular table (top and four legs) or a round one (top, post, foot)."""
+def table_prims(x: float, y: float, yaw: float, inst: int, look: dict, round: bool, h: float, L: float, W: float, r: float) -> list[Prim]:
+    """A table `h` high (NYUD class table): L x W with a top and four legs, or `round` of radius `r` with a top, post and foot."""
     cls = nyud_id('table')
     if round:
         return [Prim('cyl', (x, y, z), size, cls=cls, inst=inst, **look) for z, size in ((h - .02, (r, .02)), (h / 2, (.04, h / 2)), (.015, (r * .5, .015)))]
     legs = [((i * (L / 2 - .06), j * (W / 2 - .06), (h - .04) / 2), (.03, .03, (h - .04) / 2)) for i in (-1, 1) for j in (-1, 1)]
-    return _parts(x, y, yaw, [((0, 0, h - .02), (L / 2, W / 2, .02))] + legs, cls, inst, look)
+    return boxes_at(x, y, yaw, [((0, 0, h - .02), (L / 2, W / 2, .02))] + legs, cls, inst, look)
+
+def random_table_size(rng: np.random.Generator) -> dict:
+    """A random table shape and dimensions (m), the keyword arguments of `table_prims` after `look`."""
+    return dict(round=bool(rng.random() < .3), h=rng.uniform(.7, .78), L=rng.uniform(.8, 1.6), W=rng.uniform(.6, 1.), r=rng.uniform(.4, .6))
+
+def table_radius(size: dict) -> float:
+    """Radius of the floor footprint of a table of `random_table_size`."""
+    return size['r'] if size['round'] else math.hypot(size['L'], size['W']) / 2
 
 def _lamp(rng, x, y, inst, look, shade) -> list[Prim]:
     """A floor lamp: foot, pole and a sphere or cylinder shade."""
@@ -402,20 +438,52 @@ def _wall_frame(k, X, Y):
     return [((0., 0.), (0., 1.), (1., 0.), Y), ((X, 0.), (0., 1.), (-1., 0.), Y),
             ((0., 0.), (1., 0.), (0., 1.), X), ((0., Y), (1., 0.), (0., -1.), X)][k]
 
-class _SceneBuilder:
-    """Room, camera, floor footprints and primitives of one scene being sampled."""
-    def __init__(self, rng: np.random.Generator, H: int, W: int):
-        self.rng = rng
+class SceneBuilder:
+    """One scene being sampled: a room (or, `outdoor`, open ground under a sky), the camera, floor footprints and primitives."""
+    def __init__(self, rng: np.random.Generator, H: int, W: int, outdoor: bool = False):
+        self.rng, self.outdoor = rng, outdoor
+        if outdoor: self._open_ground(H, W)
+        else: self._room(H, W)
+        self.feet = [(self.cx, self.cy, .4)]          # floor footprints (x, y, radius); the camera's first
+        self.on_wall = {k: [] for k in range(4)}      # (s, width, z, height) of the items on each wall
+        self.inst = 6
+
+    def _room(self, H: int, W: int):
+        """A room, its six faces and a camera near its back wall looking into it."""
+        rng = self.rng
         self.X, self.Y, self.Z = X, Y, Z = rng.uniform(3., 6.5), rng.uniform(4., 8.5), rng.uniform(2.4, 3.1)
         self.cx, self.cy, self.cz = rng.uniform(.6, X - .6), rng.uniform(.3, min(1.4, Y / 4)), rng.uniform(1., 1.7)
         self.yaw = math.atan2(X / 2 - self.cx, Y * .6 - self.cy) + rng.uniform(-.3, .3)
         self.pitch = rng.uniform(-.35, -.05)
         self.cam = Camera.nyud(H, W, (self.cx, self.cy, self.cz), self.yaw, self.pitch, rng.uniform(-.04, .04))
-        wall = _look(rng, 'wall')
-        self.prims = room_faces([wall] * 4 + [_look(rng, 'floor'), _look(rng, 'ceiling')])
-        self.feet = [(self.cx, self.cy, .4)]          # floor footprints (x, y, radius); the camera's first
-        self.on_wall = {k: [] for k in range(4)}      # (s, width, z, height) of the items on each wall
-        self.inst = 6
+        wall = random_look(rng, 'wall')
+        self.prims = room_faces([wall] * 4 + [random_look(rng, 'floor'), random_look(rng, 'ceiling')])
+
+    def _open_ground(self, H: int, W: int):
+        """A box 1 km wide and 300 m high whose floor is the ground and other faces the sky, the camera at its centre."""
+        rng = self.rng
+        self.X, self.Y, self.Z = 1000., 1000., 300.
+        self.cx, self.cy, self.cz = 500., 500., rng.uniform(1.2, 1.9)
+        self.yaw, self.pitch = rng.uniform(0, 2 * math.pi), rng.uniform(-.2, .03)
+        self.cam = Camera.nyud(H, W, (self.cx, self.cy, self.cz), self.yaw, self.pitch, rng.uniform(-.04, .04))
+        sky = random_look(rng, 'sky')
+        self.prims = room_faces([sky] * 4 + [random_look(rng, 'ground'), sky])
+        for f in (0, 1, 2, 3, 5): self.prims[f].cls = 0                   # NYUD-40 has no sky: unlabelled
+
+    def draw_light(self):
+        """Draw the light and the shading weights: a point light under the ceiling, or outdoors a distant one, 60 m up."""
+        rng = self.rng
+        if self.outdoor:
+            a = rng.uniform(0, 2 * math.pi)
+            self.light = (self.cx + 30 * math.cos(a), self.cy + 30 * math.sin(a), 60.)
+            self.ambient, self.diffuse = rng.uniform(.3, .5), rng.uniform(.6, 1.) * (9 + 4500) / 9   # undoes the fall-off 9 / (9 + d^2) at its distance
+        else:
+            self.light = (rng.uniform(.3, .7) * self.X, rng.uniform(.3, .8) * self.Y, self.Z - .25)
+            self.ambient, self.diffuse = rng.uniform(.25, .45), rng.uniform(.7, 1.1)
+
+    def scene(self) -> Scene:
+        """The scene sampled so far (after `draw_light`)."""
+        return Scene((self.X, self.Y, self.Z), self.prims, self.light, self.ambient, self.diffuse)
 
     def new_inst(self) -> int: self.inst += 1; return self.inst
 
@@ -430,14 +498,55 @@ class _SceneBuilder:
         return ang, _ray_room(self.cx, self.cy, ang, self.X, self.Y)[0]
 
     def at(self, ang, dist) -> tuple[float, float]:
+        """The floor point `dist` m from the camera along heading `ang`."""
         return self.cx + dist * math.sin(ang), self.cy + dist * math.cos(ang)
 
+    def floor_spot(self, r: float, lo: float = 1.2, hi: float | None = None, tries: int = 15) -> tuple[float, float] | None:
+        """A free floor spot in view, `lo`..`hi` m from the camera, for a footprint of radius `r` (taken), or None.
+
+        Without `hi`: up to the wall the heading meets (at least `lo` + 0.1 m); with it, also 5 cm short of that wall."""
+        for _ in range(tries):
+            ang, reach = self.heading()
+            if hi is None: top = max(lo + .1, reach - r)
+            elif (top := min(hi, reach - r - .05)) <= lo: continue
+            x, y = self.at(ang, self.rng.uniform(lo, top))
+            if self.free(x, y, r): self.feet.append((x, y, r)); return x, y
+
+    def against_wall(self, w: float, d: float, tries: int = 15) -> tuple[float, float, float] | None:
+        """A floor spot for a w x d object with its back to a wall in view: (x, y, yaw), or None."""
+        for _ in range(tries):
+            ang, dist = self.heading(1.)
+            org, tan, nrm, L = _wall_frame(_ray_room(self.cx, self.cy, ang, self.X, self.Y)[1], self.X, self.Y)
+            hx, hy = self.at(ang, dist)
+            s = min(max((hx - org[0]) * tan[0] + (hy - org[1]) * tan[1], w / 2 + .02), L - w / 2 - .02)
+            x, y = org[0] + s * tan[0] + nrm[0] * (d / 2 + .01), org[1] + s * tan[1] + nrm[1] * (d / 2 + .01)
+            r = .4 * math.hypot(w, d)
+            if self.free(x, y, r, check_walls=False):
+                self.feet.append((x, y, r)); return x, y, math.atan2(-nrm[0], nrm[1])   # local +y faces the room
+
+    def wall_item(self, cls: str, w: float, h: float, z0: float | None, thick: float, look: dict):
+        """Add a thin board (picture, window, door) of NYUD class `cls` on the wall a random heading meets; at z0, or at a height in view."""
+        rng = self.rng
+        ang = self.yaw + rng.uniform(-.9, .9) * HFOV / 2
+        dist, k = _ray_room(self.cx, self.cy, ang, self.X, self.Y)
+        org, tan, nrm, L = _wall_frame(k, self.X, self.Y)
+        if L < w + .2: return
+        hx, hy = self.at(ang, dist)
+        s = min(max((hx - org[0]) * tan[0] + (hy - org[1]) * tan[1], w / 2 + .1), L - w / 2 - .1)
+        if z0 is None: zc = min(max(self.cz + dist * math.tan(self.pitch + rng.uniform(-.5, .5) * VFOV / 2), h / 2 + .7), self.Z - h / 2 - .15)
+        else: zc = z0 + h / 2
+        if any(abs(s - s2) < (w + w2) / 2 + .05 and abs(zc - z2) < (h + h2) / 2 + .05 for s2, w2, z2, h2 in self.on_wall[k]): return
+        self.on_wall[k].append((s, w, zc, h))
+        x, y = org[0] + s * tan[0] + nrm[0] * thick / 2, org[1] + s * tan[1] + nrm[1] * thick / 2
+        self.prims.append(_box((x, y, zc), (w / 2, thick / 2, h / 2), math.atan2(-nrm[0], nrm[1]), nyud_id(cls), self.new_inst(), look,
+                               axes=((tan[0], tan[1], 0.), (0., 0., 1.))))
+
 # %% ../nbs/01_synthetic.ipynb #39
-def _occluding_group(b: _SceneBuilder, tries: int = 10):
+def _occluding_group(b: SceneBuilder, tries: int = 10):
     """2-4 identical chairs or boxes along one line of sight, each partly hidden by the one in front."""
     rng = b.rng
     kind = rng.choice(sorted(_GROUP)); build, dims = _GROUP[kind]
-    dims = dims(rng); look = _look(rng, 'furniture'); n = rng.integers(2, 5)
+    dims = dims(rng); look = random_look(rng, 'furniture'); n = rng.integers(2, 5)
     rad = math.hypot(dims['w'], dims['d']) / 2
     for _ in range(tries):
         ang, _ = b.heading(.5); dist = rng.uniform(1.3, 2.4); spots = []
@@ -452,105 +561,69 @@ def _occluding_group(b: _SceneBuilder, tries: int = 10):
         b.feet.append((x, y, rad))
         b.prims += build(x, y, rng.uniform(0, 2 * math.pi), b.new_inst(), look, **dims)
 
-def _wall_item(b: _SceneBuilder, cls: str, w: float, h: float, z0: float | None, thick: float, look: dict):
-    """A thin board (picture, window, door) on the wall where a random heading meets it; at z0, or at a height in view."""
-    rng = b.rng
-    ang = b.yaw + rng.uniform(-.9, .9) * HFOV / 2
-    dist, k = _ray_room(b.cx, b.cy, ang, b.X, b.Y)
-    org, tan, nrm, L = _wall_frame(k, b.X, b.Y)
-    if L < w + .2: return
-    hx, hy = b.at(ang, dist)
-    s = min(max((hx - org[0]) * tan[0] + (hy - org[1]) * tan[1], w / 2 + .1), L - w / 2 - .1)
-    if z0 is None: zc = min(max(b.cz + dist * math.tan(b.pitch + rng.uniform(-.5, .5) * VFOV / 2), h / 2 + .7), b.Z - h / 2 - .15)
-    else: zc = z0 + h / 2
-    if any(abs(s - s2) < (w + w2) / 2 + .05 and abs(zc - z2) < (h + h2) / 2 + .05 for s2, w2, z2, h2 in b.on_wall[k]): return
-    b.on_wall[k].append((s, w, zc, h))
-    x, y = org[0] + s * tan[0] + nrm[0] * thick / 2, org[1] + s * tan[1] + nrm[1] * thick / 2
-    b.prims.append(_box((x, y, zc), (w / 2, thick / 2, h / 2), math.atan2(-nrm[0], nrm[1]), nyud_id(cls), b.new_inst(), look,
-                        axes=((tan[0], tan[1], 0.), (0., 0., 1.))))
-
-def _against_wall(b: _SceneBuilder, w: float, d: float, tries: int = 15):
-    """A floor spot for a w x d object with its back to a wall in view: (x, y, yaw), or None."""
-    for _ in range(tries):
-        ang, dist = b.heading(1.)
-        org, tan, nrm, L = _wall_frame(_ray_room(b.cx, b.cy, ang, b.X, b.Y)[1], b.X, b.Y)
-        hx, hy = b.at(ang, dist)
-        s = min(max((hx - org[0]) * tan[0] + (hy - org[1]) * tan[1], w / 2 + .02), L - w / 2 - .02)
-        x, y = org[0] + s * tan[0] + nrm[0] * (d / 2 + .01), org[1] + s * tan[1] + nrm[1] * (d / 2 + .01)
-        r = .4 * math.hypot(w, d)
-        if b.free(x, y, r, check_walls=False):
-            b.feet.append((x, y, r)); return x, y, math.atan2(-nrm[0], nrm[1])   # local +y faces the room
-
-def _floor_spot(b: _SceneBuilder, r: float, tries: int = 15):
-    """A free floor spot in view for a footprint of radius r: (x, y), or None."""
-    for _ in range(tries):
-        ang, reach = b.heading()
-        x, y = b.at(ang, b.rng.uniform(1.2, max(1.3, reach - r)))
-        if b.free(x, y, r): b.feet.append((x, y, r)); return x, y
-
 # %% ../nbs/01_synthetic.ipynb #40
-def _furniture(b: _SceneBuilder):
+def _furniture(b: SceneBuilder):
     """Cabinet or bookshelf, bed with pillows, sofa (against walls), each with some probability."""
     rng = b.rng
     if rng.random() < .6:
         w, d, h = rng.uniform(.5, 1.4), rng.uniform(.35, .6), rng.uniform(.6, 2.)
-        if p := _against_wall(b, w, d):
+        if p := b.against_wall(w, d):
             cls = nyud_id('cabinet' if rng.random() < .7 else 'bookshelf')
-            b.prims.append(_box((p[0], p[1], h / 2), (w / 2, d / 2, h / 2), p[2], cls, b.new_inst(), _look(rng, 'furniture'),
+            b.prims.append(_box((p[0], p[1], h / 2), (w / 2, d / 2, h / 2), p[2], cls, b.new_inst(), random_look(rng, 'furniture'),
                                 axes=((0., 0., 1.), (math.cos(p[2]), math.sin(p[2]), 0.))))   # horizontal stripes: drawers, shelves
     if rng.random() < .25:
         w, L, h, hh = rng.uniform(1., 1.8), rng.uniform(1.9, 2.1), rng.uniform(.45, .6), rng.uniform(.45, .6)
-        if p := _against_wall(b, w, L):
-            b.prims += _parts(*p, [((0, 0, h / 2), (w / 2, L / 2, h / 2)), ((0, -L / 2 + .03, hh), (w / 2, .03, hh))],
-                              nyud_id('bed'), b.new_inst(), _look(rng, 'furniture'))
-            look, n = _look(rng, 'furniture'), 1 + (w > 1.3)
+        if p := b.against_wall(w, L):
+            b.prims += boxes_at(*p, [((0, 0, h / 2), (w / 2, L / 2, h / 2)), ((0, -L / 2 + .03, hh), (w / 2, .03, hh))],
+                              nyud_id('bed'), b.new_inst(), random_look(rng, 'furniture'))
+            look, n = random_look(rng, 'furniture'), 1 + (w > 1.3)
             for j in range(n):
                 off = 0 if n == 1 else (-1) ** j * w / 4
-                b.prims += _parts(*p, [((off, -L / 2 + .3, h + .06), (min(.3, w / 2 - .05), .18, .06))], nyud_id('pillow'), b.new_inst(), look)
+                b.prims += boxes_at(*p, [((off, -L / 2 + .3, h + .06), (min(.3, w / 2 - .05), .18, .06))], nyud_id('pillow'), b.new_inst(), look)
     if rng.random() < .3:
         w, d = rng.uniform(1.4, 2.2), rng.uniform(.8, .95)
-        if p := _against_wall(b, w, d):
+        if p := b.against_wall(w, d):
             parts = [((0, .05, .21), (w / 2 - .15, d / 2 - .05, .21)), ((0, -d / 2 + .1, .4), (w / 2, .1, .4))]
             parts += [((i * (w / 2 - .08), 0, .3), (.08, d / 2, .3)) for i in (-1, 1)]
-            b.prims += _parts(*p, parts, nyud_id('sofa'), b.new_inst(), _look(rng, 'furniture'))
+            b.prims += boxes_at(*p, parts, nyud_id('sofa'), b.new_inst(), random_look(rng, 'furniture'))
 
-def _free_standing(b: _SceneBuilder):
+def _free_standing(b: SceneBuilder):
     """A table (maybe with a vase or ball on it), a floor lamp, balls and bins, unlabelled clutter."""
     rng, prop = b.rng, nyud_id('otherprop')
     if rng.random() < .55:
-        td = dict(round=bool(rng.random() < .3), h=rng.uniform(.7, .78), L=rng.uniform(.8, 1.6), W=rng.uniform(.6, 1.), r=rng.uniform(.4, .6))
-        if p := _floor_spot(b, td['r'] if td['round'] else math.hypot(td['L'], td['W']) / 2):
-            b.prims += _table(*p, rng.uniform(0, 2 * math.pi), b.new_inst(), _look(rng, 'furniture'), **td)
+        td = random_table_size(rng)
+        if p := b.floor_spot(table_radius(td)):
+            b.prims += table_prims(*p, rng.uniform(0, 2 * math.pi), b.new_inst(), random_look(rng, 'furniture'), **td)
             if rng.random() < .5:
                 r = rng.uniform(.05, .12); c = (p[0] + rng.uniform(-.15, .15), p[1] + rng.uniform(-.15, .15), td['h'] + r)
-                b.prims.append(Prim('sphere', c, (r,), cls=prop, inst=b.new_inst(), **_look(rng, 'furniture')) if rng.random() < .5
-                               else Prim('cyl', c, (r * .7, r), cls=prop, inst=b.new_inst(), **_look(rng, 'furniture')))
-    if rng.random() < .35 and (p := _floor_spot(b, .2)):
-        b.prims += _lamp(rng, *p, b.new_inst(), _look(rng, 'furniture'), _look(rng, 'window') | dict(tex=PLAIN))
+                b.prims.append(Prim('sphere', c, (r,), cls=prop, inst=b.new_inst(), **random_look(rng, 'furniture')) if rng.random() < .5
+                               else Prim('cyl', c, (r * .7, r), cls=prop, inst=b.new_inst(), **random_look(rng, 'furniture')))
+    if rng.random() < .35 and (p := b.floor_spot(.2)):
+        b.prims += _lamp(rng, *p, b.new_inst(), random_look(rng, 'furniture'), random_look(rng, 'window') | dict(tex=PLAIN))
     for _ in range(rng.integers(0, 3)):
         r, h = (rng.uniform(.1, .25), None) if rng.random() < .5 else (rng.uniform(.1, .2), rng.uniform(.25, .5))
-        if p := _floor_spot(b, r):
-            b.prims.append(Prim('sphere', (*p, r), (r,), cls=prop, inst=b.new_inst(), **_look(rng, 'furniture')) if h is None
-                           else Prim('cyl', (*p, h / 2), (r, h / 2), cls=prop, inst=b.new_inst(), **_look(rng, 'furniture')))
+        if p := b.floor_spot(r):
+            b.prims.append(Prim('sphere', (*p, r), (r,), cls=prop, inst=b.new_inst(), **random_look(rng, 'furniture')) if h is None
+                           else Prim('cyl', (*p, h / 2), (r, h / 2), cls=prop, inst=b.new_inst(), **random_look(rng, 'furniture')))
     if rng.random() < .3:
         s = rng.uniform(.1, .3)
-        if p := _floor_spot(b, s):
-            b.prims.append(_box((*p, s / 2), (s / 2, s / 2, s / 2), rng.uniform(0, 2 * math.pi), 0, b.new_inst(), _look(rng, 'furniture')))
+        if p := b.floor_spot(s):
+            b.prims.append(_box((*p, s / 2), (s / 2, s / 2, s / 2), rng.uniform(0, 2 * math.pi), 0, b.new_inst(), random_look(rng, 'furniture')))
 
 # %% ../nbs/01_synthetic.ipynb #41
 def sample_scene(rng: np.random.Generator, H: int, W: int) -> tuple[Scene, Camera]:
     """A random furnished room and a camera in it (NYUD-v2 intrinsics for HxW)."""
-    b = _SceneBuilder(rng, H, W)
+    b = SceneBuilder(rng, H, W)
     _occluding_group(b)
     for _ in range(rng.choice([1, 2, 3], p=[.4, .4, .2])):
-        _wall_item(b, 'picture', rng.uniform(.3, 1.2), rng.uniform(.3, .9), None, rng.uniform(.01, .025), _look(rng, 'picture'))
+        b.wall_item('picture', rng.uniform(.3, 1.2), rng.uniform(.3, .9), None, rng.uniform(.01, .025), random_look(rng, 'picture'))
     for _ in range(rng.choice([0, 1, 2], p=[.5, .35, .15])):
-        _wall_item(b, 'window', rng.uniform(.6, 1.6), rng.uniform(.8, 1.4), None, .01, _look(rng, 'window'))
-    if rng.random() < .3: _wall_item(b, 'door', rng.uniform(.75, .95), rng.uniform(1.95, 2.1), 0., .03, _look(rng, 'furniture'))
+        b.wall_item('window', rng.uniform(.6, 1.6), rng.uniform(.8, 1.4), None, .01, random_look(rng, 'window'))
+    if rng.random() < .3: b.wall_item('door', rng.uniform(.75, .95), rng.uniform(1.95, 2.1), 0., .03, random_look(rng, 'furniture'))
     _furniture(b)
     _free_standing(b)
-    light = (rng.uniform(.3, .7) * b.X, rng.uniform(.3, .8) * b.Y, b.Z - .25)
-    return Scene((b.X, b.Y, b.Z), b.prims, light, rng.uniform(.25, .45), rng.uniform(.7, 1.1)), b.cam
+    b.draw_light()
+    return b.scene(), b.cam
 
 # %% ../nbs/01_synthetic.ipynb #f7449dc0
 SYNTH_CLASSES: tuple[str, ...] = ('wall', 'floor', 'cabinet', 'bed', 'chair', 'sofa', 'table', 'door', 'window', 'bookshelf',
@@ -560,7 +633,7 @@ SYNTH_CLASSES: tuple[str, ...] = ('wall', 'floor', 'cabinet', 'bed', 'chair', 's
 MAX_SIZE = 4096                 # pixels per image side (6.4 times NYUD-v2's 640)
 BYTES_PER_PIXEL = 200           # peak memory of one render per pixel (measured: about 170 B at 240x320 and 480x640)
 
-def _check_size(size) -> tuple[int, int]:
+def check_size(size) -> tuple[int, int]:
     """`size` as a validated (H, W) tuple of ints in 1..`MAX_SIZE`."""
     try:
         H, W = (int(s) for s in size)
@@ -572,7 +645,7 @@ def _check_size(size) -> tuple[int, int]:
 def make_sample(seed: int, index: int, size: Sequence[int] = (192, 256)) -> dict:
     """Sample `index` of `seed`: the render dict of a random scene at size (H, W)."""
     rng = np.random.default_rng([seed, index])
-    scene, cam = sample_scene(rng, *_check_size(size))
+    scene, cam = sample_scene(rng, *check_size(size))
     return render(scene, cam, rng)
 
 # %% ../nbs/01_synthetic.ipynb #51
@@ -610,19 +683,23 @@ def _make_and_write(job):
 
 EVAL_CLASSES_FILE = 'eval_classes.json'
 
-def write_eval_classes(root: str | os.PathLike) -> Path:
-    """Write `root/eval_classes.json`: the 0-based semseg ids of `SYNTH_CLASSES`, the classes mIoU should average over."""
-    return write_text_atomic(Path(root) / EVAL_CLASSES_FILE, json.dumps({'semseg': sorted(nyud_id(c) - 1 for c in SYNTH_CLASSES)}) + '\n')
+def write_eval_classes(root: str | os.PathLike, classes: dict[str, list[int]]) -> Path:
+    """Write `root/eval_classes.json`: per task, the label ids that mIoU should average over."""
+    return write_text_atomic(Path(root) / EVAL_CLASSES_FILE, json.dumps(classes) + '\n')
+
+NYUD_EVAL_CLASSES: dict[str, list[int]] = {'semseg': sorted(nyud_id(c) - 1 for c in SYNTH_CLASSES)}   # 0-based ids of SYNTH_CLASSES
 
 # %% ../nbs/01_synthetic.ipynb #56
-def _split_ids(root: Path) -> dict[str, list[str]]:
-    """The ids of gt_sets/train.txt and val.txt, which the generator writes as numbers (so no id can lead outside `root`)."""
+def read_split_ids(root: Path, folder: str, layout: str) -> dict[str, list[str]]:
+    """The ids of `folder`/train.txt and val.txt under `root` (a dataset in the `layout` layout), which the generator writes as numbers."""
+    if not (root / folder / 'train.txt').exists(): raise InputError(f'{root} has no {folder}/train.txt: not a dataset in the {layout} layout')
     out = {}
     for s in ('train', 'val'):
-        path = root / 'gt_sets' / f'{s}.txt'
+        path = root / folder / f'{s}.txt'
         out[s] = path.read_text(encoding='utf-8-sig').split()
-        if bad := [i for i in out[s] if not (i.isascii() and i.isdigit())]:
+        if bad := [i for i in out[s] if not (i.isascii() and i.isdigit())]:     # so that no id can lead outside `root`
             raise InputError(f'{path}: {bad[0]!r} is not an id the generator writes (digits only)')
+    if not out['train'] + out['val']: raise InputError(f'{root}/{folder} lists no images')
     return out
 
 def _read_maps(root: Path, id_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -639,9 +716,7 @@ def _read_maps(root: Path, id_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def dataset_stats(root: str | os.PathLike) -> dict:
     """Statistics of a dataset in the NYUD_MT layout: counts, size, class shares, depth range, edge density."""
     root = Path(root)
-    if not (root / 'gt_sets' / 'train.txt').exists(): raise InputError(f'{root} has no gt_sets/train.txt: not a dataset in the NYUD_MT layout')
-    split = _split_ids(root)
-    if not split['train'] + split['val']: raise InputError(f'{root}/gt_sets lists no images')
+    split = read_split_ids(root, 'gt_sets', 'NYUD_MT')
     counts = np.zeros(41, np.int64); valid = edges = pixels = 0; dsum = 0.; dmin, dmax = math.inf, 0.
     for id_ in split['train'] + split['val']:
         seg, d, e = _read_maps(root, id_)
@@ -664,8 +739,23 @@ def format_stats(st: dict) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/01_synthetic.ipynb #57
-def _config(n_train, n_val, size, seed) -> dict:
-    return dict(generator='mti_nb.synthetic', version=GENERATOR_VERSION, seed=int(seed), size=list(size), n_train=int(n_train), n_val=int(n_val))
+@dataclass(frozen=True)
+class SynthSpec:
+    """What `generate_synthetic` needs to know of one synthetic dataset: names, sample files, the per-sample job, splits, classes and statistics."""
+    name: str                                  # default folder (under `default_data_dir()`) and progress bar label
+    layout: str                                # name of the folder layout, for messages
+    generator: str                             # module recorded in synthetic.json
+    version: int                               # generator version recorded in synthetic.json
+    folders: tuple[str, ...]                   # the folders that hold the sample files
+    paths: Callable[[Path, str], dict]         # (root, id) -> the files of that sample
+    job: Callable[[tuple], None]               # (root, seed, index, (H, W)) -> make and write that sample; a module-level function (workers unpickle it)
+    split_dir: str                             # folder of train.txt and val.txt
+    eval_classes: dict[str, list[int]]         # content of eval_classes.json
+    stats: Callable[[Path], dict]              # statistics read back from the written dataset
+    format_stats: Callable[[dict], str]        # printable summary of the statistics
+
+def _config(spec: SynthSpec, n_train, n_val, size, seed) -> dict:
+    return dict(generator=spec.generator, version=spec.version, seed=int(seed), size=list(size), n_train=int(n_train), n_val=int(n_val))
 
 def _read_config(path: Path) -> dict | None:
     """The configuration keys stored in a synthetic.json-like file, or None if there is none."""
@@ -674,6 +764,24 @@ def _read_config(path: Path) -> dict | None:
     except ValueError as e: raise InputError(f'{path} is not a JSON file ({e}); delete it or use --force to regenerate the dataset') from None
     if not isinstance(cfg, dict): raise InputError(f'{path} holds no configuration (a JSON object); delete it or use --force to regenerate the dataset')
     return {k: v for k, v in cfg.items() if k != 'stats'}
+
+def _check_counts(n_train: int, n_val: int, seed: int, workers: int):
+    """Refuse negative counts, seed or workers, and a dataset of no image."""
+    for opt, n in (('--n-train', n_train), ('--n-val', n_val), ('--seed', seed)):
+        if n < 0: raise InputError(f'{opt} must be >= 0, got {n}')
+    if n_train + n_val < 1: raise InputError('--n-train and --n-val are both 0: a dataset needs at least one image')
+    if workers < 0: raise InputError(f'--workers must be >= 0 (0 = one per CPU core), got {workers}')
+
+def _previous(spec: SynthSpec, root: Path, cfg: dict, force: bool) -> dict | None:
+    """The configuration of the dataset (finished or in progress) in `root`; refuse other settings or foreign files unless `force`."""
+    if root.exists() and not root.is_dir(): raise InputError(f'--out {root} exists and is not a folder')
+    prev = None if force else _read_config(root / 'synthetic.json') or _read_config(root / '.synthetic.partial.json')
+    if prev is not None and prev != cfg:
+        diff = ', '.join(f'{k}: {prev.get(k)} -> {cfg[k]}' for k in cfg if prev.get(k) != cfg[k])
+        raise InputError(f'{root} holds a synthetic dataset made with other settings ({diff}); use force=True (--force) to regenerate it, or another output folder')
+    if not force and prev is None and any((root / f).is_dir() and any((root / f).iterdir()) for f in spec.folders):
+        raise InputError(f'{root} already has files in the {spec.layout} layout but no synthetic.json; use force=True (--force) to overwrite them, or another output folder')
+    return prev
 
 def _available_memory() -> int | None:
     """Bytes of memory available for new work (Linux: MemAvailable of /proc/meminfo); None where unknown."""
@@ -687,9 +795,9 @@ def _check_memory(H: int, W: int, workers: int):
         raise InputError(f'--size {H} {W} with {workers} worker(s) needs about {need / 2**30:.1f} GiB of memory, '
                          f'but {avail / 2**30:.1f} GiB is available; use a smaller --size or fewer --workers')
 
-def _remove_extra(root: Path, keep: set[str]):
-    """Remove the sample files whose id is not in `keep`."""
-    for folder in (root / k for k in LAYOUT):
+def _remove_extra(root: Path, folders: Sequence[str], keep: set[str]):
+    """Remove the sample files under `folders` whose id is not in `keep`."""
+    for folder in (root / f for f in folders):
         if not folder.is_dir(): continue
         for f in folder.iterdir():
             if f.stem.isdigit() and f.stem not in keep: f.unlink()
@@ -699,59 +807,71 @@ def _ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
-def _run(jobs: list, workers: int, progress: bool):
-    bar = tqdm(total=len(jobs), unit='img', desc='nyud_synth', disable=not progress)
+def _run(job: Callable[[tuple], None], jobs: list, workers: int, progress: bool, desc: str):
+    """Run `job` on each of `jobs`, in this process or in a pool of `workers`, with a progress bar labelled `desc`."""
+    bar = tqdm(total=len(jobs), unit='img', desc=desc, disable=not progress)
     try:
         if workers <= 1:
-            for job in jobs: _make_and_write(job); bar.update()
+            for j in jobs: job(j); bar.update()
         else:
             with mp.get_context().Pool(workers, initializer=_ignore_sigint) as pool:
-                for _ in pool.imap_unordered(_make_and_write, jobs, chunksize=4): bar.update()
+                for _ in pool.imap_unordered(job, jobs, chunksize=4): bar.update()
     finally: bar.close()
 
 # %% ../nbs/01_synthetic.ipynb #58
-def generate_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200, size: Sequence[int] = (192, 256),
-                     seed: int = 0, workers: int = 1, force: bool = False, progress: bool = True) -> Path:
-    """Generate (or finish) the synthetic dataset in the NYUD_MT layout under `out`; returns its path.
+def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200,
+                       size: Sequence[int] = (192, 256), seed: int = 0, workers: int = 1, force: bool = False, progress: bool = True) -> Path:
+    """Generate (or finish) the synthetic dataset `spec` under `out` (default `default_data_dir()/spec.name`); returns its path.
 
     `workers`: processes (0 = one per CPU core). `force`: regenerate every file, whatever the folder holds."""
-    root = Path(out) if out is not None else default_data_dir() / 'nyud_synth'
-    H, W = _check_size(size)
-    for opt, n in (('--n-train', n_train), ('--n-val', n_val), ('--seed', seed)):
-        if n < 0: raise InputError(f'{opt} must be >= 0, got {n}')
-    if n_train + n_val < 1: raise InputError('--n-train and --n-val are both 0: a dataset needs at least one image')
-    if workers < 0: raise InputError(f'--workers must be >= 0 (0 = one per CPU core), got {workers}')
-    if root.exists() and not root.is_dir(): raise InputError(f'--out {root} exists and is not a folder')
-    cfg, done, partial = _config(n_train, n_val, (H, W), seed), root / 'synthetic.json', root / '.synthetic.partial.json'
-    prev = None if force else _read_config(done) or _read_config(partial)
-    if prev is not None and prev != cfg:
-        diff = ', '.join(f'{k}: {prev.get(k)} -> {cfg[k]}' for k in cfg if prev.get(k) != cfg[k])
-        raise InputError(f'{root} holds a synthetic dataset made with other settings ({diff}); use force=True (--force) to regenerate it, or another output folder')
-    if not force and prev is None and any((root / k).is_dir() and any((root / k).iterdir()) for k in LAYOUT):
-        raise InputError(f'{root} already has files in the NYUD_MT layout but no synthetic.json; use force=True (--force) to overwrite them, or another output folder')
+    root = Path(out) if out is not None else default_data_dir() / spec.name
+    H, W = check_size(size)
+    _check_counts(n_train, n_val, seed, workers)
+    cfg, done, partial = _config(spec, n_train, n_val, (H, W), seed), root / 'synthetic.json', root / '.synthetic.partial.json'
+    prev = _previous(spec, root, cfg, force)
     clean_stale_temps(root)
     if prev == cfg and done.exists():                  # finished; datasets made before eval_classes.json get it now
-        if not (root / EVAL_CLASSES_FILE).exists(): write_eval_classes(root)
+        if not (root / EVAL_CLASSES_FILE).exists(): write_eval_classes(root, spec.eval_classes)
         return root
     ids = [f'{i:05d}' for i in range(n_train + n_val)]
-    todo = [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in sample_paths(root, id_).values())]
+    todo = [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in spec.paths(root, id_).values())]
     workers = workers or os.cpu_count() or 1
     _check_memory(H, W, max(min(workers, len(todo)), 1))
     root.mkdir(parents=True, exist_ok=True)
     if done.exists(): done.unlink()
     write_text_atomic(partial, json.dumps(cfg, indent=1))
-    if force: _remove_extra(root, keep=set(ids))
-    _run([(root, seed, i, (H, W)) for i in todo], workers, progress)
-    write_text_atomic(root / 'gt_sets' / 'train.txt', ''.join(f'{i}\n' for i in ids[:n_train]))
-    write_text_atomic(root / 'gt_sets' / 'val.txt', ''.join(f'{i}\n' for i in ids[n_train:]))
-    write_eval_classes(root)
-    write_text_atomic(done, json.dumps({**cfg, 'stats': dataset_stats(root)}, indent=1))
+    if force: _remove_extra(root, spec.folders, keep=set(ids))
+    _run(spec.job, [(root, seed, i, (H, W)) for i in todo], workers, progress, spec.name)
+    for split, part in (('train', ids[:n_train]), ('val', ids[n_train:])):
+        write_text_atomic(root / spec.split_dir / f'{split}.txt', ''.join(f'{i}\n' for i in part))
+    write_eval_classes(root, spec.eval_classes)
+    write_text_atomic(done, json.dumps({**cfg, 'stats': spec.stats(root)}, indent=1))
     partial.unlink()
     return root
 
+NYUD_SYNTH = SynthSpec(name='nyud_synth', layout='NYUD_MT', generator='mti_nb.synthetic', version=GENERATOR_VERSION, folders=tuple(LAYOUT),
+                       paths=sample_paths, job=_make_and_write, split_dir='gt_sets', eval_classes=NYUD_EVAL_CLASSES,
+                       stats=dataset_stats, format_stats=format_stats)
+
+def generate_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200, size: Sequence[int] = (192, 256),
+                     seed: int = 0, workers: int = 1, force: bool = False, progress: bool = True) -> Path:
+    """Generate (or finish) the synthetic dataset in the NYUD_MT layout under `out` (default `$MTI_NB_DATA/nyud_synth`); returns its path.
+
+    `workers`: processes (0 = one per CPU core). `force`: regenerate every file, whatever the folder holds."""
+    return generate_synthetic(NYUD_SYNTH, out, n_train, n_val, size, seed, workers, force, progress)
+
 # %% ../nbs/01_synthetic.ipynb #67
+def synth_spec(dataset: str) -> SynthSpec:
+    """The `SynthSpec` of `--dataset` nyud or pascal (`mti_nb.synthetic_pascal` is imported only when asked for)."""
+    if dataset == 'nyud': return NYUD_SYNTH
+    if dataset == 'pascal':
+        from mti_nb.synthetic_pascal import PASCAL_SYNTH
+        return PASCAL_SYNTH
+    raise InputError(f'--dataset must be nyud or pascal, got {dataset!r}')
+
 def mti_synth(
-    out: str = None,  # output folder [default: $MTI_NB_DATA/nyud_synth, else data/nyud_synth]
+    out: str = None,  # output folder [default: $MTI_NB_DATA/nyud_synth or pascal_synth, else data/nyud_synth or data/pascal_synth]
+    dataset: str = 'nyud',  # nyud: indoor rooms in the NYUD_MT layout; pascal: people and PASCAL objects in the PASCAL_MT layout
     n_train: int = 1000,  # number of training images
     n_val: int = 200,  # number of validation images
     size: Param('image height and width', int, nargs=2) = (192, 256),
@@ -759,11 +879,12 @@ def mti_synth(
     workers: int = 1,  # worker processes (0: one per CPU core)
     force: bool = False,  # regenerate every file, even over a finished dataset or one made with other settings
 ):
-    "Generate the synthetic NYUD-like indoor dataset (RGB, semseg, depth, normals, edges) in the NYUD_MT layout and print its statistics."
-    try: root = generate_dataset(out, n_train, n_val, tuple(size), seed, workers, force)
+    "Generate a synthetic dataset, NYUD-like (RGB, semseg, depth, normals, edges) or PASCAL-like (RGB, semseg, human parts, saliency, normals, context labels), and print its statistics."
+    spec = synth_spec(dataset)
+    try: root = generate_synthetic(spec, out, n_train, n_val, tuple(size), seed, workers, force)
     except KeyboardInterrupt:
         print('\ninterrupted: no partial file was left behind; run the same command again to finish', file=sys.stderr); sys.exit(130)
-    print(f'{root}:'); print(format_stats(json.loads((root / 'synthetic.json').read_text())['stats']))
+    print(f'{root}:'); print(spec.format_stats(json.loads((root / 'synthetic.json').read_text())['stats']))
     return root
 
 def mti_synth_cli():
