@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -30,26 +32,28 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .core import NYUD_TASKS, PASCAL_TASKS, atomic_path, write_text_atomic, set_seed, default_data_dir, run_cli
+from .core import NYUD_TASKS, PASCAL_TASKS, InputError, atomic_path, write_text_atomic, clean_stale_temps, set_seed, default_data_dir, run_cli
 from .synthetic import generate_dataset
 from .data import get_dataset, read_image, val_transform, denormalize, task_image
-from .backbones import get_backbone
+from .backbones import BACKBONES, get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss, loss_weights
 from .metrics import MultiTaskMetrics, evaluate, delta_m, MAIN_METRIC, LOWER_IS_BETTER
 
 # %% auto #0
-__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'DEFAULTS', 'RUNTIME_KEYS', 'QUICK', 'make_config', 'build_model',
-           'poly_factor', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state', 'set_rng_state', 'dist_env',
-           'pick_device', 'autocast', 'NonFiniteLossError', 'check_finite', 'val_metrics', 'read_single_task',
-           'selection_score', 'load_checkpoint', 'Trainer', 'plot_history', 'load_model', 'format_metrics', 'mti_train',
-           'mti_train_cli', 'mti_eval', 'mti_eval_cli', 'as_label', 'prediction_figure', 'mti_predict',
-           'mti_predict_cli']
+__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'DEFAULTS', 'RUNTIME_KEYS', 'CHECKPOINT_KEYS', 'QUICK', 'option',
+           'make_config', 'build_model', 'poly_factor', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state',
+           'set_rng_state', 'dist_env', 'pick_device', 'autocast', 'NonFiniteLossError', 'check_finite', 'val_metrics',
+           'read_single_task', 'selection_score', 'load_checkpoint', 'check_files', 'resume_config', 'open_split',
+           'Trainer', 'plot_history', 'load_model', 'format_metrics', 'memory_errors', 'mti_train', 'mti_train_cli',
+           'mti_eval', 'log_disagreement', 'mti_eval_cli', 'as_label', 'prediction_figure', 'output_names',
+           'mti_predict', 'mti_predict_cli']
 
 # %% ../nbs/12_train.ipynb #7
 DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL_TASKS}
 MODELS = ('mti', 'pad', 'mtl', 'single')
 AMP_MODES = ('none', 'bf16', 'fp16')
+MAX_SIDE = 2048   # largest --size side accepted (the paper trains at 480x640 and 512x512)
 
 DEFAULTS: dict[str, Any] = dict(
     data=None, dataset='nyud', tasks=None, aux_tasks=[], model='mti', backbone='hrnet18', pretrained=False, weights=None,
@@ -57,33 +61,70 @@ DEFAULTS: dict[str, Any] = dict(
     size=None, loss_weights=None, seed=0, device='auto', amp='none', workers=0, out='runs/mti',
     single_task=None, edge_thresholds=99, augment=True)
 
+def option(key: str) -> str:
+    """The command-line spelling of config key `key` (`batch_size` -> `--batch-size`, `use_fpm` -> `--no-fpm`)."""
+    return '--no-fpm' if key == 'use_fpm' else '--' + key.replace('_', '-')
+
+def _check_int(cfg: Mapping, key: str, lo: int) -> None:
+    """Refuse `cfg[key]` unless it is an integer ≥ `lo`."""
+    v = cfg[key]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo: raise InputError(f'{option(key)} must be an integer ≥ {lo}, got {v!r}')
+
+def _check_number(cfg: Mapping, key: str, positive: bool) -> None:
+    """Refuse `cfg[key]` unless it is a finite number > 0 (`positive`) or ≥ 0."""
+    v = cfg[key]
+    ok = isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v) and (v > 0 if positive else v >= 0)
+    if not ok: raise InputError(f"{option(key)} must be a finite number {'> 0' if positive else '≥ 0'}, got {v!r}")
+
+def _one_of(cfg: Mapping, key: str, choices: Sequence[str]) -> None:
+    """Refuse `cfg[key]` unless it is one of `choices`."""
+    if cfg[key] not in choices: raise InputError(f'{option(key)} must be one of {", ".join(choices)}; got {cfg[key]!r}')
+
+def _abs(p: str | os.PathLike) -> str:
+    """`p` as an absolute, normalised path string (so that a run can be resumed from any working directory)."""
+    return os.path.abspath(os.path.expanduser(str(p)))
+
 def make_config(**kwargs) -> dict[str, Any]:
-    """The defaults updated with `kwargs`, tasks and loss weights filled in from the dataset, every value checked."""
-    if unknown := sorted(set(kwargs) - set(DEFAULTS)): raise ValueError(f'unknown config keys {unknown}; known: {sorted(DEFAULTS)}')
-    cfg = {**DEFAULTS, **{k: v for k, v in kwargs.items()}}
-    if cfg['dataset'] not in DATASET_TASKS: raise ValueError(f"dataset must be one of {sorted(DATASET_TASKS)}, got {cfg['dataset']!r}")
+    """The defaults updated with `kwargs`, tasks and loss weights filled in from the dataset, every value checked (`InputError` naming the option)."""
+    if unknown := sorted(set(kwargs) - set(DEFAULTS)): raise InputError(f'unknown config keys {unknown}; known: {sorted(DEFAULTS)}')
+    cfg = {**DEFAULTS, **kwargs}
+    _one_of(cfg, 'dataset', list(DATASET_TASKS))
     valid = DATASET_TASKS[cfg['dataset']]
     cfg['tasks'] = list(cfg['tasks'] or valid)
     cfg['aux_tasks'] = list(cfg['aux_tasks'] or [])
     for key in ('tasks', 'aux_tasks'):
-        if bad := [t for t in cfg[key] if t not in valid]: raise ValueError(f"{key}: {bad} are not {cfg['dataset']} tasks; choose from {list(valid)}")
-    if cfg['model'] not in MODELS: raise ValueError(f"model must be one of {MODELS}, got {cfg['model']!r}")
-    if cfg['model'] == 'single' and len(cfg['tasks']) != 1: raise ValueError(f"model 'single' trains one task; got tasks {cfg['tasks']}")
-    if cfg['aux_tasks'] and cfg['model'] in ('mtl', 'single'): raise ValueError(f"model {cfg['model']!r} has no auxiliary tasks; use 'mti' or 'pad'")
-    if cfg['amp'] not in AMP_MODES: raise ValueError(f"amp must be one of {AMP_MODES}, got {cfg['amp']!r}")
+        if bad := [t for t in cfg[key] if t not in valid]: raise InputError(f"{option(key)}: {bad} are not {cfg['dataset']} tasks; choose from {list(valid)}")
+        if len(set(cfg[key])) != len(cfg[key]): raise InputError(f'{option(key)}: a task is listed twice in {cfg[key]}')
+    _one_of(cfg, 'model', MODELS)
+    _one_of(cfg, 'backbone', list(BACKBONES))
+    _one_of(cfg, 'amp', AMP_MODES)
+    if cfg['model'] == 'single' and len(cfg['tasks']) != 1: raise InputError(f"--model single trains one task; got --tasks {' '.join(cfg['tasks'])}")
+    if cfg['aux_tasks'] and cfg['model'] in ('mtl', 'single'): raise InputError(f"--model {cfg['model']} has no auxiliary tasks (--aux-tasks); use mti or pad")
+    if cfg['pretrained'] and cfg['weights'] is not None: raise InputError('give --pretrained (download) or --weights FILE (local file), not both')
     if cfg['device'] not in ('auto', 'cpu', 'cuda') and not str(cfg['device']).startswith('cuda:'):
-        raise ValueError(f"device must be auto, cpu or cuda, got {cfg['device']!r}")
-    for key in ('epochs', 'batch_size'):
-        if not (isinstance(cfg[key], int) and cfg[key] >= 1): raise ValueError(f'{key} must be a positive integer, got {cfg[key]!r}')
-    if not cfg['lr'] > 0: raise ValueError(f"lr must be positive, got {cfg['lr']}")
+        raise InputError(f"--device must be auto, cpu, cuda or cuda:N; got {cfg['device']!r}")
+    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('seed', 0), ('workers', 0)): _check_int(cfg, key, lo)
+    _check_number(cfg, 'lr', positive=True)
+    for key in ('weight_decay', 'poly_power'): _check_number(cfg, key, positive=False)
     if cfg['size'] is not None:
-        cfg['size'] = [int(s) for s in cfg['size']]
-        if len(cfg['size']) != 2 or min(cfg['size']) < 32: raise ValueError(f"size must be [H, W] with both at least 32, got {cfg['size']}")
-    cfg['scales'] = sorted(int(s) for s in cfg['scales'])
-    cfg['loss_weights'] = loss_weights(cfg['dataset'], cfg['tasks'] + cfg['aux_tasks'], **(cfg['loss_weights'] or {}))
-    for key in ('data', 'weights', 'out'):
-        if cfg[key] is not None: cfg[key] = str(cfg[key])
-    if (st := cfg['single_task']) is not None: cfg['single_task'] = [str(st)] if isinstance(st, (str, os.PathLike)) else [str(p) for p in st]
+        size = list(cfg['size'])
+        if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and 32 <= s <= MAX_SIDE for s in size):
+            raise InputError(f'--size must be two integers H W, each from 32 to {MAX_SIDE} (the paper: 480 640), got {size}')
+        cfg['size'] = [int(s) for s in size]
+    scales = list(cfg['scales'])
+    if not scales or any(s not in range(4) for s in scales) or len(set(scales)) != len(scales):
+        raise InputError(f'--scales must be distinct values out of 0 1 2 3, got {scales}')
+    cfg['scales'] = sorted(int(s) for s in scales)
+    if stray := sorted(set(cfg['loss_weights'] or {}) - set(cfg['tasks'] + cfg['aux_tasks'])):
+        raise InputError(f"--loss-weights: {', '.join(stray)} not trained in this run (tasks: {' '.join(cfg['tasks'] + cfg['aux_tasks'])})")
+    try: cfg['loss_weights'] = loss_weights(cfg['dataset'], cfg['tasks'] + cfg['aux_tasks'], **(cfg['loss_weights'] or {}))
+    except ValueError as e: raise InputError(f'--loss-weights: {e}') from e
+    if bad := {t: w for t, w in cfg['loss_weights'].items() if not (math.isfinite(w) and w >= 0)}:
+        raise InputError(f'--loss-weights must be finite and ≥ 0 (a negative weight maximises its loss), got {bad}')
+    for key in ('data', 'weights'):
+        if cfg[key] is not None: cfg[key] = _abs(cfg[key])
+    if cfg['out'] is not None: cfg['out'] = str(cfg['out'])
+    if (st := cfg['single_task']) is not None: cfg['single_task'] = [_abs(st)] if isinstance(st, (str, os.PathLike)) else [_abs(p) for p in st]
     return cfg
 
 # %% ../nbs/12_train.ipynb #11
@@ -160,20 +201,20 @@ def pick_device(device: str = 'auto', local_rank: int = 0) -> torch.device:
     """'auto' -> CUDA when available, else CPU; 'cuda' -> this process's GPU; a clear error when CUDA is asked for but absent."""
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if device.startswith('cuda'):
-        if not torch.cuda.is_available(): raise RuntimeError(f'device {device!r} asked for, but CUDA is not available here; use --device cpu or auto')
+        if not torch.cuda.is_available(): raise InputError(f'--device {device}: CUDA is not available here; use --device cpu or auto')
         return torch.device(device if ':' in device else f'cuda:{local_rank}')
     return torch.device(device)
 
 def autocast(device: torch.device, amp: str):
     """The autocast context for `amp` ('none', 'bf16', 'fp16') on `device`."""
     if amp == 'fp16' and device.type != 'cuda':
-        raise ValueError(f'--amp fp16 needs a CUDA device (float16 with loss scaling); on {device.type} use --amp bf16 or none')
+        raise InputError(f'--amp fp16 needs a CUDA device (float16 with loss scaling); on {device.type} use --amp bf16 or none')
     if amp == 'none': return nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16 if amp == 'bf16' else torch.float16)
 
 # %% ../nbs/12_train.ipynb #32
-class NonFiniteLossError(FloatingPointError):
-    """The loss became NaN or infinite."""
+class NonFiniteLossError(FloatingPointError, InputError):
+    """The loss became NaN or infinite (an `InputError` too: console scripts report it in one line naming the options to change)."""
 
 def check_finite(logs: Mapping[str, float], where: str = '') -> None:
     """Raise `NonFiniteLossError` naming every loss term in `logs` that is NaN or infinite."""
@@ -198,20 +239,29 @@ class _LossAndMetrics:
         self.metrics.update(out, batch)
     def compute(self) -> dict[str, float]: return {'loss': self.sum / max(self.n, 1), **self.metrics.compute()}
 
-def val_metrics(cfg: Mapping) -> MultiTaskMetrics:
-    """The metric accumulators for the config's main tasks."""
-    return MultiTaskMetrics(cfg['tasks'], dataset=cfg['dataset'], edge={'thresholds': cfg['edge_thresholds']})
+def val_metrics(cfg: Mapping, eval_classes: Mapping[str, Sequence[int]] | None = None) -> MultiTaskMetrics:
+    """The metric accumulators for the config's main tasks; segmentation mIoU over the dataset's evaluated classes (`ds.eval_classes`)."""
+    seg = {t: {'classes': list(c)} for t, c in (eval_classes or {}).items() if t in cfg['tasks']}
+    return MultiTaskMetrics(cfg['tasks'], dataset=cfg['dataset'], edge={'thresholds': cfg['edge_thresholds']}, **seg)
 
-def read_single_task(paths: str | os.PathLike | Sequence[str | os.PathLike] | None) -> dict | None:
-    """Merged single-task results from JSON files (flat {'semseg/mIoU': ...} or `mti_eval` output); None without paths."""
+def read_single_task(paths: str | os.PathLike | Sequence[str | os.PathLike] | None, tasks: Sequence[str] | None = None) -> dict | None:
+    """Merged single-task results from JSON files (flat {'semseg/mIoU': ...} or `mti_eval` output), checked to hold the main metric of every task in `tasks`; None without paths."""
     if paths is None: return None
+    paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     out = {}
-    for p in [paths] if isinstance(paths, (str, os.PathLike)) else paths:
-        p = Path(p)
-        if not p.is_file(): raise FileNotFoundError(f'single-task results {p} do not exist: train single-task models '
-                                                    '(mti_train --model single --tasks T), evaluate them with mti_eval and pass its JSON files')
-        d = json.loads(p.read_text())
-        out.update(d.get('metrics', d))
+    for p in paths:
+        if not p.is_file(): raise InputError(f'--single-task {p}: no such file; train single-task models '
+                                             '(mti_train --model single --tasks T), evaluate them with mti_eval and pass its JSON files')
+        try: d = json.loads(p.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e: raise InputError(f'--single-task {p}: not a JSON file ({e})') from e
+        d = d.get('metrics', d) if isinstance(d, dict) else d
+        if not isinstance(d, dict) or not all(isinstance(v, (int, float)) or v is None for v in d.values()):
+            raise InputError(f"--single-task {p}: expected {{'task/metric': number, ...}} or mti_eval output")
+        out.update(d)
+    for t in tasks or []:
+        key = f'{t}/{MAIN_METRIC[t]}'
+        if not out.get(key): raise InputError(f'--single-task {" ".join(map(str, paths))}: no (non-zero) {key} for task {t}; '
+                                              f'evaluate a single-task {t} model with mti_eval and add its JSON file')
     return out
 
 def selection_score(cfg: Mapping, row: Mapping, single: Mapping | None) -> tuple[str, float]:
@@ -220,13 +270,58 @@ def selection_score(cfg: Mapping, row: Mapping, single: Mapping | None) -> tuple
     return '-val/loss', -row['val/loss']
 
 # %% ../nbs/12_train.ipynb #37
-RUNTIME_KEYS = ('device', 'workers', 'out')   # may differ on --resume; everything else comes from the checkpoint
+RUNTIME_KEYS = ('device', 'workers', 'out')   # may differ on --resume
+CHECKPOINT_KEYS = ('model', 'optimizer', 'scheduler', 'scaler', 'epoch', 'step', 'batch_in_epoch', 'seen', 'running',
+                   'history', 'best', 'rng', 'config')
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 'cpu') -> dict:
-    """A checkpoint written by `Trainer.save`, loaded with `weights_only=True`."""
+    """A checkpoint written by `Trainer.save`, loaded with `weights_only=True`; `InputError` naming the file for anything else."""
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f'checkpoint {path} does not exist')
-    return torch.load(path, map_location=map_location, weights_only=True)
+    if not path.is_file(): raise InputError(f'{path}: no such checkpoint file' + (' (it is a folder)' if path.is_dir() else ''))
+    try: ck = torch.load(path, map_location=map_location, weights_only=True)
+    except (MemoryError, OSError): raise
+    except Exception as e:                       # empty, truncated, not a torch file, or objects weights_only refuses
+        raise InputError(f'{path}: not a readable checkpoint ({type(e).__name__}: {str(e).strip()[:120] or "empty file"})') from e
+    if not isinstance(ck, dict) or (missing := [k for k in CHECKPOINT_KEYS if k not in ck]):
+        what = f'a dict without {missing}' if isinstance(ck, dict) else f'a {type(ck).__name__}'
+        raise InputError(f'{path}: not an mti_train checkpoint (it holds {what}); use the best.pt or last.pt of a run')
+    return ck
+
+def check_files(cfg: Mapping) -> None:
+    """Before a new run: the input files exist (--data, --weights, --single-task), and --out is not a file nor a folder holding a run."""
+    if cfg['data'] is not None and not Path(cfg['data']).is_dir(): raise InputError(f"--data {cfg['data']}: no such folder")
+    if cfg['weights'] is not None and not Path(cfg['weights']).is_file(): raise InputError(f"--weights {cfg['weights']}: no such file")
+    read_single_task(cfg['single_task'], cfg['tasks'])
+    out = Path(cfg['out'])
+    if out.exists() and not out.is_dir(): raise InputError(f'--out {out}: is a file, not a folder')
+    if held := [n for n in ('last.pt', 'best.pt') if (out/n).exists()]:
+        raise InputError(f'--out {out} already holds a run ({", ".join(held)}); continue it with --resume, or choose another --out')
+
+def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> dict:
+    """The config of a resumed run: the stored one with `given`'s runtime keys, a larger `epochs` and a moved `data`; any other differing setting is refused."""
+    stored = make_config(**stored)
+    merged = make_config(**{**stored, **given})
+    for k in given:
+        if k in RUNTIME_KEYS or k == 'data' or merged[k] == stored[k] or (k == 'epochs' and merged[k] > stored[k]): continue
+        shown = (lambda v: not v) if k == 'use_fpm' else (lambda v: v)          # the option is --no-fpm
+        raise InputError(f'{option(k)}: the run in {out} has {shown(stored[k])!r}, given {shown(merged[k])!r}; --resume continues a run with its own '
+                         f'settings (--epochs may only grow; --data, --device, --workers may change). To change {option(k)}, start a new run with another --out')
+    return merged
+
+def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool | None = None) -> Dataset:
+    """The `split` of the config's dataset; a missing folder, split or file is an `InputError` naming --data."""
+    if cfg['data'] is None: raise InputError('--data: give the dataset folder')
+    if not Path(cfg['data']).is_dir(): raise InputError(f"--data {cfg['data']}: no such folder (if the dataset moved, pass its new folder with --data)")
+    try: return get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'] if tasks is None else tasks, cfg['size'], augment=augment)
+    except InputError: raise
+    except (OSError, ValueError) as e: raise InputError(f"--data {cfg['data']}: {e}") from e
+
+def _build(cfg: Mapping) -> nn.Module:
+    """`build_model(cfg)`, with a failure to get the backbone weights (--pretrained, --weights) as an `InputError` naming the option."""
+    try: return build_model(cfg)
+    except (RuntimeError, ValueError, OSError) as e:
+        if not (cfg['pretrained'] or cfg['weights']): raise
+        raise InputError(f"{'--weights ' + cfg['weights'] if cfg['weights'] else '--pretrained'}: {e}") from e
 
 def _jsonable(x):
     """`x` with non-finite floats replaced by None (strict JSON)."""
@@ -236,41 +331,46 @@ def _jsonable(x):
     return x
 
 class Trainer:
-    """Train the network of `cfg` (see `make_config`); `resume=True` continues exactly from `cfg['out']/last.pt`."""
+    """Train the network of `cfg` (see `make_config`); `resume=True` continues exactly from `cfg['out']` (see `resume_config` for what `cfg` may change)."""
     def __init__(self, cfg: Mapping, resume: bool = False, progress: bool = True,
                  on_step: Callable[[Trainer], None] | None = None):
-        cfg = make_config(**cfg)
         self.rank, self.local_rank, self.world = dist_env()
         self.main, self.on_step = self.rank == 0, on_step
-        ckpt = None
+        ckpt = saved_best = None
         if resume:
-            ckpt = load_checkpoint(Path(cfg['out'])/'last.pt')
-            cfg = make_config(**{**ckpt['config'], **{k: cfg[k] for k in RUNTIME_KEYS}})
+            out = Path(cfg.get('out') or DEFAULTS['out'])
+            ckpt, saved_best = self._newest_checkpoint(out)
+            cfg = resume_config(ckpt['config'], cfg, out)
+        else:
+            cfg = make_config(**cfg)
+            check_files(cfg)
         self.cfg, self.out, self.progress = cfg, Path(cfg['out']), progress and self.main
         self.device = pick_device(cfg['device'], self.local_rank)
         autocast(self.device, cfg['amp'])                                   # fails early for fp16 on CPU
+        self.single = read_single_task(cfg['single_task'], cfg['tasks'])
+        all_tasks = cfg['tasks'] + cfg['aux_tasks']
+        self.train_set = SeededSamples(open_split(cfg, 'train', all_tasks, augment=cfg['augment']), cfg['seed'])
+        self.val_set = open_split(cfg, 'val', all_tasks, augment=False)
         self.own_group = self.world > 1 and not dist.is_initialized()
         if self.own_group:
             if self.device.type == 'cuda': torch.cuda.set_device(self.device)
             dist.init_process_group('nccl' if self.device.type == 'cuda' else 'gloo')
-        if cfg['data'] is None: raise ValueError('cfg["data"]: give the dataset folder')
-        all_tasks = cfg['tasks'] + cfg['aux_tasks']
-        self.train_set = SeededSamples(get_dataset(cfg['dataset'], cfg['data'], 'train', all_tasks, cfg['size'], augment=cfg['augment']), cfg['seed'])
-        self.val_set = get_dataset(cfg['dataset'], cfg['data'], 'val', all_tasks, cfg['size'])
         set_seed(cfg['seed'])
-        self.model = build_model(cfg).to(self.device)
+        self.model = _build({**cfg, 'pretrained': False, 'weights': None} if resume else cfg).to(self.device)   # resumed weights come from the checkpoint
         self.net = (DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
                     if self.world > 1 else self.model)
         self.criterion = MultiTaskLoss(cfg['loss_weights'])
         self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=cfg['amp'] == 'fp16')
-        self.single = read_single_task(cfg['single_task'])
         self.epoch = self.step = self.batch_in_epoch = self.seen = 0
         self.running: dict[str, float] = {}
         self.history: list[dict] = []
         self.best: dict | None = None
         self.interrupted, self._stop, self._updating = False, False, False
-        if ckpt is not None: self.load_state_dict(ckpt)
+        if ckpt is not None:
+            self.load_state_dict(ckpt)
+            self._check_best(saved_best)
+            if cfg['epochs'] != ckpt['config']['epochs']: self._extend(ckpt['config']['epochs'])
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -281,16 +381,62 @@ class Trainer:
                 'rng': rng_state(), 'config': dict(self.cfg)}
 
     def load_state_dict(self, ckpt: Mapping) -> None:
-        self.model.load_state_dict(ckpt['model']); self.optimizer.load_state_dict(ckpt['optimizer'])
+        """Restore the state saved by `state_dict`."""
+        try: self.model.load_state_dict(ckpt['model'])
+        except RuntimeError as e: raise InputError(f'{self.out}: the checkpoint\'s weights do not fit the network its config describes ({str(e).splitlines()[0]})') from e
+        self.optimizer.load_state_dict(ckpt['optimizer'])
         self.scheduler.load_state_dict(ckpt['scheduler']); self.scaler.load_state_dict(ckpt['scaler'])
         for k in ('epoch', 'step', 'batch_in_epoch', 'seen', 'running', 'history', 'best'): setattr(self, k, ckpt[k])
         set_rng_state(ckpt['rng'])
 
+    def _newest_checkpoint(self, out: Path) -> tuple[dict, int | None]:
+        """(the newer of `out/last.pt` and `out/best.pt`, best.pt's epoch). best.pt is written first, so it is newer only when
+        the previous run died between the two writes: it is then a complete checkpoint of the same moment and becomes last.pt."""
+        last, best = out/'last.pt', out/'best.pt'
+        if not (last.is_file() or best.is_file()): raise InputError(f'--resume: {last} does not exist; give the --out of the run to continue')
+        ck = load_checkpoint(last) if last.is_file() else None
+        b = load_checkpoint(best) if best.is_file() else None
+        lineage = lambda c: [(r['epoch'], r['step']) for r in c['history']]
+        if b is not None and (ck is None or (b['step'] > ck['step'] and lineage(b)[:len(ck['history'])] == lineage(ck))):
+            if self.main:
+                was = 'missing' if ck is None else f"at epoch {ck['epoch']}, step {ck['step']}"
+                print(f"{best} (epoch {b['epoch']}, step {b['step']}) is newer than {last} ({was}): the previous run stopped between "
+                      'saving the two; continuing from best.pt, copied to last.pt', file=sys.stderr)
+                with atomic_path(last) as tmp: shutil.copyfile(best, tmp)
+            ck = b
+        return ck, None if b is None else b['epoch']
+
+    def _check_best(self, saved: int | None) -> None:
+        """Make the selection agree with best.pt: if best.pt lacks the selected epoch's weights, select the epoch it holds and say so."""
+        if self.best is None or saved == self.best['epoch']: return
+        lost = self.best['epoch']
+        row = next((r for r in self.history if r['epoch'] == saved), None)
+        self.best = None if row is None else {'epoch': saved, 'criterion': self.best['criterion'], 'value': row['selection'],
+                                              'note': f'epoch {lost} scored better, but its weights were never saved to best.pt'}
+        if self.main:
+            now = f'the selection now names epoch {saved}, the one best.pt holds' if row else 'no epoch is selected until one improves the criterion'
+            print(f"warning: {self.out/'best.pt'} holds {'no checkpoint' if saved is None else f'epoch {saved}'}, not the selected epoch {lost} "
+                  f'(its weights were never saved: an earlier run stopped between saves); {now}', file=sys.stderr)
+
+    def _extend(self, old_epochs: int) -> None:
+        """After `--epochs` grew on resume: the poly decay is now defined on the new total, from the next epoch that begins."""
+        if self.batch_in_epoch == 0:               # at an epoch boundary the new curve applies to this epoch already
+            for g, base, f in zip(self.optimizer.param_groups, self.scheduler.base_lrs, self.scheduler.lr_lambdas): g['lr'] = base * f(self.epoch)
+        first = self.epoch + 1 + (self.batch_in_epoch > 0)
+        if self.main: print(f"--epochs {self.cfg['epochs']} (was {old_epochs}): the run continues to epoch {self.cfg['epochs']}; from epoch {first} on "
+                            f"the learning rate follows the poly decay over {self.cfg['epochs']} epochs", file=sys.stderr)
+
     def save(self, *names: str) -> list[Path]:
-        """Write the state to `out/name` for each name, atomically (a crash leaves the old file)."""
-        state, paths = self.state_dict(), [self.out/n for n in names]
+        """Write the state to `out/name` for each name, in order, atomically (a crash leaves the old file; a full disk names the file)."""
+        buf = io.BytesIO()
+        torch.save(self.state_dict(), buf)         # serialised once; Python's own writes report a full disk as OSError(ENOSPC)
+        paths = [self.out/n for n in names]
         for p in paths:
-            with atomic_path(p) as tmp: torch.save(state, tmp)
+            try:
+                with atomic_path(p) as tmp, open(tmp, 'wb') as f: f.write(buf.getbuffer())
+            except OSError as e:
+                if e.errno is None: raise
+                raise OSError(e.errno, e.strerror, str(p)) from e
         return paths
 
     # --- one step, one epoch ---------------------------------------------------------------------------
@@ -330,13 +476,13 @@ class Trainer:
         bar.close()
 
     def validate(self) -> dict[str, float]:
-        """Validation loss and metrics of the current weights on the val split."""
+        """Validation loss and metrics of the current weights on the val split (mIoU over the dataset's evaluated classes)."""
         loader = DataLoader(self.val_set, batch_size=self.cfg['batch_size'], num_workers=self.cfg['workers'])
-        return evaluate(self.model, loader, _LossAndMetrics(self.criterion, val_metrics(self.cfg), self.device),
-                        device=self.device, progress=self.progress)
+        metrics = val_metrics(self.cfg, self.val_set.eval_classes)
+        return evaluate(self.model, loader, _LossAndMetrics(self.criterion, metrics, self.device), device=self.device, progress=self.progress)
 
     def end_epoch(self) -> None:
-        """Validate (rank 0), log, advance the epoch and the schedule, save `last.pt` (and `best.pt` if better)."""
+        """Validate (rank 0), log, advance the epoch and the schedule, save `best.pt` if better, then `last.pt`, then the logs."""
         t0, improved = time.time(), False
         row = {'epoch': self.epoch + 1, 'step': self.step, 'lr': self.optimizer.param_groups[0]['lr'],
                **{f'train/{k}': v / max(self.seen, 1) for k, v in self.running.items()}}
@@ -354,7 +500,7 @@ class Trainer:
         self.scheduler.step()
         self._updating = False
         if self.main:
-            self.save('last.pt', *(['best.pt'] if improved else []))
+            self.save(*(['best.pt'] if improved else []), 'last.pt')   # best first: see _newest_checkpoint
             self.write_logs()
             if self.progress:
                 tqdm.write(f"epoch {row['epoch']}/{self.cfg['epochs']}: train loss {row.get('train/total', math.nan):.4f}, "
@@ -382,7 +528,11 @@ class Trainer:
         """Train until `cfg['epochs']`; on Ctrl-C save `last.pt` and return with `interrupted=True`."""
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
+            if stale := clean_stale_temps(self.out, recursive=False):
+                print(f"{self.out}: removed {len(stale)} temporary file(s) of a killed save: {', '.join(p.name for p in stale)}", file=sys.stderr)
             write_text_atomic(self.out/'config.json', json.dumps(self.cfg, indent=1))
+            if self.epoch >= self.cfg['epochs']:
+                print(f"{self.out}: all {self.cfg['epochs']} epochs are done; nothing to train (a larger --epochs extends the run)", file=sys.stderr)
         try:
             with self._sigint():
                 while self.epoch < self.cfg['epochs']:
@@ -442,9 +592,11 @@ def plot_history(history: Sequence[Mapping], tasks: Sequence[str]):
 def load_model(checkpoint: str | os.PathLike, device: str | torch.device = 'cpu', data: str | None = None) -> tuple[nn.Module, dict, dict]:
     """(model in eval mode on `device`, its config (with `data` replaced if given), the checkpoint) from a checkpoint file."""
     ck = load_checkpoint(checkpoint)
-    cfg = make_config(**{**ck['config'], 'pretrained': False, 'weights': None, **({'data': str(data)} if data else {})})
+    try: cfg = make_config(**{**ck['config'], 'pretrained': False, 'weights': None, **({'data': str(data)} if data else {})})
+    except InputError as e: raise InputError(f'{checkpoint}: its config is not valid here ({e})') from e
     model = build_model(cfg)
-    model.load_state_dict(ck['model'])
+    try: model.load_state_dict(ck['model'])
+    except RuntimeError as e: raise InputError(f'{checkpoint}: its weights do not fit the network its config describes ({str(e).splitlines()[0]})') from e
     return model.to(device).eval(), cfg, ck
 
 def format_metrics(metrics: Mapping[str, float], dm: Mapping[str, float] | None = None) -> str:
@@ -460,19 +612,27 @@ def format_metrics(metrics: Mapping[str, float], dm: Mapping[str, float] | None 
 # %% ../nbs/12_train.ipynb #53
 QUICK = dict(size=(96, 128), batch_size=8, epochs=3)   # the default run: ~10 minutes on a 2-core CPU
 
+@contextmanager
+def memory_errors() -> Iterator[None]:
+    """Within the block, PyTorch's out-of-memory errors (CUDA, or a CPU allocation that failed) become `MemoryError`, which console scripts report in one line."""
+    try: yield
+    except RuntimeError as e:
+        if not (isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)): raise
+        raise MemoryError(str(e).strip().splitlines()[0][:300]) from e
+
 def _data_root(dataset: str, data: str | None, progress: bool = True, wait: float = 1800.) -> Path:
     """`data` checked to exist; without it, the synthetic NYUD-like dataset (generated by rank 0 if missing; other ranks wait)."""
     if data is not None:
-        if not Path(data).is_dir(): raise FileNotFoundError(f'--data {data}: no such folder (for synthetic data run mti_synth --out {data})')
+        if not Path(data).is_dir(): raise InputError(f'--data {data}: no such folder (for synthetic data run mti_synth --out {data})')
         return Path(data)
-    if dataset != 'nyud': raise ValueError(f'--data: give the {dataset} folder; only the NYUD-like synthetic dataset is made automatically')
+    if dataset != 'nyud': raise InputError(f'--data: give the {dataset} folder; only the NYUD-like synthetic dataset is made automatically')
     root = default_data_dir()/'nyud_synth'
     done = root/'synthetic.json'
     if done.is_file(): return root
     if int(os.environ.get('RANK', 0)) > 0:  # under torchrun only rank 0 generates: two writers would race on the same files
         deadline = time.time() + wait
         while not done.is_file():
-            if time.time() > deadline: raise TimeoutError(f'{done}: rank 0 did not finish generating the dataset within {wait:.0f} s')
+            if time.time() > deadline: raise TimeoutError(errno.ETIMEDOUT, f'rank 0 did not finish generating the dataset within {wait:.0f} s', str(done))
             time.sleep(1)
         return root
     print(f'{root}: no dataset there yet; generating the synthetic NYUD-like dataset (about 20 s)', file=sys.stderr)
@@ -486,60 +646,69 @@ def _weight_overrides(items: Sequence[str] | None) -> dict[str, float]:
         k, eq, v = it.partition('=')
         try: out[k] = float(v)
         except ValueError: eq = ''
-        if not eq: raise ValueError(f'--loss-weights: expected task=weight, got {it!r}')
+        if not eq: raise InputError(f'--loss-weights: expected task=weight, got {it!r}')
     return out
 
 def mti_train(
     data: str = None,  # dataset folder [default: the synthetic NYUD-like set in $MTI_NB_DATA/nyud_synth, generated if missing]
-    dataset: str = 'nyud',  # dataset layout: nyud (NYUD_MT, also the synthetic set) or pascal (PASCAL_MT)
+    dataset: str = None,  # dataset layout: nyud (NYUD_MT, also the synthetic set) or pascal (PASCAL_MT) [default: nyud]
     tasks: Param('main tasks [default: all of the dataset]', str, nargs='+') = None,
     aux_tasks: Param('auxiliary tasks, predicted only in the front end (MTI-Net, PAD-Net)', str, nargs='+') = None,
-    model: str = 'mti',  # mti (MTI-Net), pad (PAD-Net), mtl (shared backbone + one head per task) or single (one task)
-    backbone: str = 'hrnet18',  # hrnet18, hrnet_w18, hrnet_w48, resnet18_fpn or resnet50_fpn
+    model: str = None,  # mti (MTI-Net), pad (PAD-Net), mtl (shared backbone + one head per task) or single (one task) [default: mti]
+    backbone: str = None,  # hrnet18, hrnet_w18, hrnet_w48, resnet18_fpn or resnet50_fpn [default: hrnet18]
     pretrained: bool = False,  # start from ImageNet weights (downloads them: not possible offline, see --weights)
     weights: str = None,  # backbone weights file downloaded elsewhere
     no_fpm: bool = False,  # ablation: no feature propagation between scales
-    scales: Param('MTI-Net scales: 0 (1/4) .. 3 (1/32)', int, nargs='+') = (0, 1, 2, 3),
-    epochs: int = QUICK['epochs'],  # training epochs (the paper: 100)
-    batch_size: int = QUICK['batch_size'],  # images per step and process
-    lr: float = 1e-4,  # Adam learning rate (poly decay per epoch)
-    weight_decay: float = 1e-4,  # Adam weight decay
-    size: Param('image height and width (the paper: 480 640 for NYUD)', int, nargs=2) = QUICK['size'],
+    scales: Param('MTI-Net scales: 0 (1/4) .. 3 (1/32) [default: 0 1 2 3]', int, nargs='+') = None,
+    epochs: int = None,  # training epochs (the paper: 100); with --resume, a larger value extends the run [default: 3]
+    batch_size: int = None,  # images per step and process [default: 8]
+    lr: float = None,  # Adam learning rate (poly decay per epoch) [default: 0.0001]
+    weight_decay: float = None,  # Adam weight decay [default: 0.0001]
+    size: Param('image height and width (the paper: 480 640 for NYUD) [default: 96 128]', int, nargs=2) = None,
     loss_weights: Param('task weight overrides, e.g. normals=5 edge=20', str, nargs='+') = None,
     single_task: Param('JSON files of single-task results (mti_eval output): select the model by Δm', str, nargs='+') = None,
-    edge_thresholds: int = 99,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF)
-    seed: int = 0,  # random seed (weights, data order, augmentation)
+    edge_thresholds: int = None,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF) [default: 99]
+    seed: int = None,  # random seed (weights, data order, augmentation) [default: 0]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
-    amp: str = 'none',  # mixed precision: none, bf16 (CPU or CUDA) or fp16 (CUDA only)
+    amp: str = None,  # mixed precision: none, bf16 (CPU or CUDA) or fp16 (CUDA only) [default: none]
     workers: int = 0,  # DataLoader worker processes
-    resume: bool = False,  # continue the run in --out from its last.pt
+    resume: bool = False,  # continue the run in --out (only --epochs, --data, --device, --workers may differ from its settings)
     out: str = None,  # run folder [default: runs/<model>_<backbone>_<dataset folder name>]
     quiet: bool = False,  # no progress bars
 ):
     "Train a multi-task network; writes checkpoints (best.pt, last.pt), log.csv, log.json and curves.png to --out."
-    if pretrained and weights is None: print('--pretrained: downloading ImageNet weights (needs network access)', file=sys.stderr)
-    named = Path(data) if data else (default_data_dir()/'nyud_synth' if dataset == 'nyud' else None)
-    out = out or f'runs/{model}_{backbone}_{named.name if named else dataset}'
-    root = None if resume else _data_root(dataset, data, progress=not quiet)
-    cfg = dict(data=root, dataset=dataset, tasks=tasks, aux_tasks=aux_tasks, model=model, backbone=backbone, pretrained=pretrained,
-               weights=weights, use_fpm=not no_fpm, scales=list(scales), epochs=epochs, batch_size=batch_size, lr=lr,
-               weight_decay=weight_decay, size=list(size), loss_weights=_weight_overrides(loss_weights), seed=seed, device=device,
-               amp=amp, workers=workers, out=out, single_task=single_task, edge_thresholds=edge_thresholds)
-    if resume and not (Path(out)/'last.pt').is_file(): raise FileNotFoundError(f'--resume: {Path(out)/"last.pt"} does not exist; give the --out of the run to continue')
-    trainer = Trainer(cfg, resume=resume, progress=not quiet)
-    try: trainer.fit()
-    finally: trainer.close()
+    given = dict(data=data, dataset=dataset, tasks=tasks, aux_tasks=aux_tasks, model=model, backbone=backbone, weights=weights,
+                 scales=scales, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, size=size,
+                 loss_weights=_weight_overrides(loss_weights) if loss_weights else None, single_task=single_task,
+                 edge_thresholds=edge_thresholds, seed=seed, amp=amp)
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v is not None}
+    given |= ({'pretrained': True} if pretrained else {}) | ({'use_fpm': False} if no_fpm else {}) | dict(device=device, workers=workers)
+    with memory_errors():
+        if resume:
+            if out is None: raise InputError('--resume needs --out, the folder of the run to continue')
+            trainer = Trainer({**given, 'out': out}, resume=True, progress=not quiet)
+        else:
+            cfg = make_config(**{**QUICK, 'size': list(QUICK['size']), **given, 'out': out or ''})   # every option checked before any work
+            named = Path(cfg['data']) if data else (default_data_dir()/'nyud_synth' if cfg['dataset'] == 'nyud' else None)
+            cfg['out'] = out or f"runs/{cfg['model']}_{cfg['backbone']}_{named.name if named else cfg['dataset']}"
+            check_files(cfg)
+            autocast(pick_device(cfg['device'], dist_env()[1]), cfg['amp'])   # CUDA asked for but absent, fp16 on a CPU
+            if pretrained: print('--pretrained: downloading ImageNet weights (needs network access)', file=sys.stderr)
+            cfg['data'] = str(_data_root(cfg['dataset'], cfg['data'], progress=not quiet))
+            trainer = Trainer(cfg, progress=not quiet)
+        try: trainer.fit()
+        finally: trainer.close()
     if trainer.main and not trainer.interrupted:
         rep = trainer.summary()['reported']
-        print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val)")
-        print(format_metrics({k: v for k, v in rep['metrics'].items() if v is not None}))
+        if rep is None: print(f'\n{trainer.out}: no checkpoint is selected (see the warning above)')
+        else:
+            print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val)")
+            print(format_metrics({k: v for k, v in rep['metrics'].items() if v is not None}))
     return trainer
 
 def mti_train_cli():
     "Console entry point of `mti_train`."
-    try: t = run_cli(mti_train, prog='mti_train')
-    except (NonFiniteLossError, FileNotFoundError, ValueError, KeyError, RuntimeError) as e: sys.exit(f'mti_train: error: {e}')
-    if t.interrupted: sys.exit(130)
+    if run_cli(mti_train, prog='mti_train').interrupted: sys.exit(130)
 
 # %% ../nbs/12_train.ipynb #58
 def mti_eval(
@@ -555,25 +724,42 @@ def mti_eval(
     quiet: bool = False,  # no progress bar
 ) -> dict:
     "Evaluate a checkpoint on a split: print a metrics table and Δm (with --single-task), write them to a JSON file."
-    dev = pick_device(device)
-    model, cfg, ck = load_model(checkpoint, dev, data)
-    ds = get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'], cfg['size'])
-    metrics = MultiTaskMetrics(cfg['tasks'], dataset=cfg['dataset'], edge={'thresholds': edge_thresholds})
-    res = evaluate(model, DataLoader(ds, batch_size=batch_size, num_workers=workers), metrics, device=dev, progress=not quiet)
+    opts = dict(batch_size=batch_size, edge_thresholds=edge_thresholds, workers=workers)
+    for key, lo in (('batch_size', 1), ('edge_thresholds', 1), ('workers', 0)): _check_int(opts, key, lo)
+    _one_of({'split': split}, 'split', ('train', 'val'))
+    out = Path(out) if out else Path(checkpoint).parent/f'eval_{Path(checkpoint).stem}_{split}.json'
+    if out.is_dir(): raise InputError(f'--out {out}: is a folder; give the name of the JSON file to write')
+    with memory_errors():
+        dev = pick_device(device)
+        model, cfg, ck = load_model(checkpoint, dev, data)
+        single = read_single_task(single_task, cfg['tasks'])
+        ds = open_split(cfg, split)
+        metrics = val_metrics({**cfg, **opts}, ds.eval_classes)
+        res = evaluate(model, DataLoader(ds, batch_size=batch_size, num_workers=workers), metrics, device=dev, progress=not quiet)
     dm = None
-    if single_task: dm = delta_m(res, read_single_task(single_task), cfg['tasks'])
+    if single: dm = delta_m(res, single, cfg['tasks'])
     else: print('no single-task results given (--single-task FILE ...): Δm not computed', file=sys.stderr)
     result = {'checkpoint': str(checkpoint), 'epoch': ck['epoch'], 'step': ck['step'], 'split': split, 'data': cfg['data'],
               'tasks': cfg['tasks'], 'metrics': res, 'delta_m': dm}
-    out = Path(out) if out else Path(checkpoint).parent/f'eval_{Path(checkpoint).stem}_{split}.json'
+    if note := log_disagreement(checkpoint, ck):
+        print(note, file=sys.stderr); result['note'] = note
     write_text_atomic(out, json.dumps(_jsonable(result), indent=1))
     print(f'{checkpoint} on {split} ({len(ds)} images):\n' + format_metrics(res, dm) + f'\nwritten to {out}')
     return result
 
+def log_disagreement(checkpoint: str | os.PathLike, ck: Mapping) -> str | None:
+    """A note when `checkpoint` is a run's best.pt but the run's log.json reports another epoch (the run stopped between saves); else None."""
+    log = Path(checkpoint).parent/'log.json'
+    if Path(checkpoint).name != 'best.pt' or not log.is_file(): return None
+    try: rep = json.loads(log.read_text()).get('reported') or {}
+    except (ValueError, AttributeError): return f'note: {log} is not a readable run log'
+    if rep.get('epoch') in (None, ck['epoch']): return None
+    return (f"note: {checkpoint} holds epoch {ck['epoch']} but {log} reports epoch {rep['epoch']}: the run stopped between saving "
+            f'best.pt and last.pt; `mti_train --resume --out {Path(checkpoint).parent}` makes them agree')
+
 def mti_eval_cli():
     "Console entry point of `mti_eval`."
-    try: run_cli(mti_eval, prog='mti_eval')
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as e: sys.exit(f'mti_eval: error: {e}')
+    run_cli(mti_eval, prog='mti_eval')
 
 # %% ../nbs/12_train.ipynb #60
 def as_label(task: str, pred: Tensor) -> Tensor:
@@ -598,6 +784,15 @@ def prediction_figure(sample: Mapping, preds: Mapping[str, Tensor], channels: Ma
     fig.tight_layout()
     return fig
 
+def output_names(names: Sequence[str], suffix: str = '.png') -> list[str]:
+    """One file name per input, `name + suffix`, with `_2`, `_3`, ... added to a name already taken (ignoring case)."""
+    taken, out = set(), []
+    for name in names:
+        k, cand = 1, f'{name}{suffix}'
+        while cand.lower() in taken: k += 1; cand = f'{name}_{k}{suffix}'
+        taken.add(cand.lower()); out.append(cand)
+    return out
+
 def mti_predict(
     checkpoint: str,  # checkpoint file (best.pt or last.pt of a run)
     images: Param('image files to predict', str, nargs='+') = None,
@@ -608,29 +803,34 @@ def mti_predict(
     out: str = None,  # folder for the PNGs [default: predictions/ beside the checkpoint]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
 ) -> list[Path]:
-    "Save one PNG per image with the input and every task's prediction (and its labels for dataset images)."
-    dev = pick_device(device)
-    model, cfg, _ = load_model(checkpoint, dev, data)
-    channels = DATASET_TASKS[cfg['dataset']]
-    if images:
-        size = lambda img: cfg['size'] or tuple(img.shape[-2:])
-        samples = [(Path(f).stem, val_transform(cfg['dataset'], size(img))({'image': img})) for f in images for img in [read_image(f)]]
-    else:
-        ds = get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'], cfg['size'])
-        ids = ids or ds.ids[:n]
-        if missing := [i for i in ids if i not in ds.ids]: raise KeyError(f'ids {missing} are not in the {split} split of {cfg["data"]} (e.g. {ds.ids[:3]})')
-        samples = [(i, ds[ds.ids.index(i)]) for i in ids]
+    "Save one PNG per image with the input and every task's prediction (and its labels for dataset images); nothing is written outside --out."
+    if images and ids: raise InputError('give --images or --ids, not both')
+    _check_int({'n': n}, 'n', 1)
+    _one_of({'split': split}, 'split', ('train', 'val'))
     out = Path(out) if out else Path(checkpoint).parent/'predictions'
-    paths = []
-    for name, s in samples:
-        with torch.no_grad(): pred = model(s['image'][None].to(dev))['final']
-        fig = prediction_figure(s, {t: pred[t][0].cpu() for t in cfg['tasks']}, channels, title=name)
-        with atomic_path(out/f'{name}.png') as tmp: fig.savefig(tmp, dpi=72)
-        plt.close(fig); paths.append(out/f'{name}.png')
-    print(f'{len(paths)} pictures in {out}')
+    if out.exists() and not out.is_dir(): raise InputError(f'--out {out}: is a file, not a folder')
+    with memory_errors():
+        dev = pick_device(device)
+        model, cfg, _ = load_model(checkpoint, dev, data)
+        channels = DATASET_TASKS[cfg['dataset']]
+        if images:
+            size = lambda img: cfg['size'] or tuple(img.shape[-2:])
+            samples = [(Path(f).stem, val_transform(cfg['dataset'], size(img))({'image': img})) for f in images for img in [read_image(f)]]
+        else:
+            ds = open_split(cfg, split)
+            ids = ids or ds.ids[:n]
+            if missing := [i for i in ids if i not in ds.ids]: raise InputError(f'--ids {" ".join(missing)}: not in the {split} split of {cfg["data"]} (e.g. {ds.ids[:3]})')
+            samples = [(i, ds[ds.ids.index(i)]) for i in ids]
+        paths, root = [out/f for f in output_names([name for name, _ in samples])], Path(os.path.abspath(out))
+        if outside := [str(p) for p in paths if Path(os.path.abspath(p)).parent != root]: raise InputError(f'--out {out}: {outside[0]} would be written outside it')
+        for (name, s), path in zip(samples, paths):
+            with torch.no_grad(): pred = model(s['image'][None].to(dev))['final']
+            fig = prediction_figure(s, {t: pred[t][0].cpu() for t in cfg['tasks']}, channels, title=name)
+            with atomic_path(path) as tmp: fig.savefig(tmp, dpi=72)
+            plt.close(fig)
+    print(f'{len(paths)} pictures in {out}' + ''.join(f'\n  {f} -> {p.name}' for f, p in zip(images or [], paths) if p.name != f'{Path(f).stem}.png'))
     return paths
 
 def mti_predict_cli():
     "Console entry point of `mti_predict`."
-    try: run_cli(mti_predict, prog='mti_predict')
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as e: sys.exit(f'mti_predict: error: {e}')
+    run_cli(mti_predict, prog='mti_predict')
