@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+import os
 import warnings
 from typing import Iterable, Mapping, Sequence
 
@@ -19,7 +22,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 import matplotlib.pyplot as plt
 
-from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD40_CLASSES, NYUD_TASKS, PASCAL_CLASSES, PASCAL_TASKS
+from .core import HUMAN_PARTS, IGNORE_INDEX, InputError, NYUD40_CLASSES, NYUD_TASKS, PASCAL_CLASSES, PASCAL_TASKS
 
 # %% auto #0
 __all__ = ['SAL_THRESHOLDS', 'MAIN_METRIC', 'LOWER_IS_BETTER', 'Metric', 'SegMetric', 'plot_confusion', 'DepthMetric',
@@ -63,13 +66,24 @@ class Metric:
 
 # %% ../nbs/11_metrics.ipynb #9
 class SegMetric(Metric):
-    """Confusion-matrix segmentation metrics: mIoU, pixel and mean accuracy, per-class IoU (percent)."""
+    """Confusion-matrix segmentation metrics: mIoU (over `classes`, absent = 0), mIoU_present, pixel and mean accuracy, per-class IoU (percent)."""
     def __init__(self, n_classes: int, class_names: Sequence[str] | None = None, task: str = 'semseg',
-                 ignore_index: int = IGNORE_INDEX):
+                 ignore_index: int = IGNORE_INDEX, classes: Sequence[int] | None = None):
         if class_names is not None and len(class_names) != n_classes:
-            raise ValueError(f'{task}: {len(class_names)} class names for {n_classes} classes')
+            raise InputError(f'{task}: {len(class_names)} class names for {n_classes} classes')
         self.n, self.names, self.task, self.ignore_index = n_classes, class_names, task, ignore_index
+        self.classes = self._check_classes(classes)
         super().__init__()
+
+    def _check_classes(self, classes) -> np.ndarray:
+        """The class ids that count in `mIoU`, checked: in 0..n-1, no duplicates, at least one."""
+        if classes is None: return np.arange(self.n)
+        ids = [int(c) for c in classes]
+        if not ids: raise InputError(f'{self.task}: classes is empty; give the class ids (0..{self.n - 1}) that count in mIoU')
+        bad = [c for c in ids if not 0 <= c < self.n]
+        if bad: raise InputError(f'{self.task}: class id {bad[0]} in classes is outside 0..{self.n - 1}')
+        if len(set(ids)) != len(ids): raise InputError(f'{self.task}: classes lists class {next(c for c in ids if ids.count(c) > 1)} twice')
+        return np.array(ids, np.int64)
 
     def reset(self): self.confusion = torch.zeros(self.n, self.n, dtype=torch.int64)  # rows: label, columns: prediction
 
@@ -96,10 +110,10 @@ class SegMetric(Metric):
     def compute(self) -> dict[str, float]:
         names = self.names or [str(i) for i in range(self.n)]
         c = self.confusion.double().numpy()
-        if c.sum() == 0: return self._empty(['mIoU', 'pixel_acc', 'mean_acc'] + [f'IoU/{n}' for n in names])
+        if c.sum() == 0: return self._empty(['mIoU', 'mIoU_present', 'pixel_acc', 'mean_acc'] + [f'IoU/{n}' for n in names])
         iou, present = self.iou(), c.sum(1) > 0
-        res = {'mIoU': 100 * np.nanmean(iou), 'pixel_acc': 100 * np.trace(c) / c.sum(),
-               'mean_acc': 100 * np.mean(np.diag(c)[present] / c.sum(1)[present])}
+        res = {'mIoU': 100 * np.nan_to_num(iou[self.classes]).mean(), 'mIoU_present': 100 * np.nanmean(iou),
+               'pixel_acc': 100 * np.trace(c) / c.sum(), 'mean_acc': 100 * np.mean(np.diag(c)[present] / c.sum(1)[present])}
         return {k: float(v) for k, v in {**res, **{f'IoU/{n}': 100 * v for n, v in zip(names, iou)}}.items()}
 
 # %% ../nbs/11_metrics.ipynb #14
@@ -116,11 +130,9 @@ def plot_confusion(metric: SegMetric, ax=None, max_classes: int = 20):
 
 # %% ../nbs/11_metrics.ipynb #17
 class DepthMetric(Metric):
-    """Depth errors over all valid pixels of the split: rmse, log_rmse, abs_rel, delta1..3."""
+    """Depth errors over all valid pixels of the split: rmse, log_rmse, abs_rel, delta1..3 (predictions <= 0 set to 1e-9)."""
     task = 'depth'
-    def __init__(self, min_depth: float = 1e-3):
-        self.min_depth = min_depth
-        super().__init__()
+    floor = 1e-9                                      # what a prediction <= 0 becomes, as in the reference
 
     def reset(self): self.sums = torch.zeros(7, dtype=torch.float64)  # n, sq, log_sq, abs_rel, d1, d2, d3
 
@@ -129,10 +141,10 @@ class DepthMetric(Metric):
         pred, label = self._inputs(pred, target, 1)
         valid = label > 0
         d, gt = pred[valid].double(), label[valid].double()
-        dc = d.clamp(min=self.min_depth)
-        ratio = torch.maximum(dc / gt, gt / dc)
+        d = torch.where(d <= 0, torch.full_like(d, self.floor), d)
+        ratio = torch.maximum(d / gt, gt / d)
         self.sums += torch.stack([torch.tensor(float(d.numel()), dtype=torch.float64, device=d.device),
-                                  ((d - gt)**2).sum(), ((dc.log() - gt.log())**2).sum(), ((d - gt).abs() / gt).sum(),
+                                  ((d - gt)**2).sum(), ((d.log() - gt.log())**2).sum(), ((d - gt).abs() / gt).sum(),
                                   *[(ratio < 1.25**k).sum().double() for k in (1, 2, 3)]]).cpu()
 
     def compute(self) -> dict[str, float]:
@@ -339,7 +351,7 @@ def edge_thresholds(n: int = 99) -> np.ndarray:
     return np.linspace(1 / (n + 1), 1 - 1 / (n + 1), n)
 
 def edge_counts(prob: np.ndarray, gt: np.ndarray, thresholds: Sequence[float] | None = None, max_dist: float = 0.0075,
-                nms: bool = True, thin: bool = True) -> np.ndarray:
+                nms: bool = False, thin: bool = True) -> np.ndarray:
     """Matched, predicted and ground-truth edge pixels of one image at each threshold: a (K, 3) int array."""
     prob, gt = np.asarray(prob, np.float64), np.asarray(gt) > 0.5
     if prob.shape != gt.shape or prob.ndim != 2: raise ValueError(f'edge_counts: need HxW maps of one size, got {prob.shape} and {gt.shape}')
@@ -383,13 +395,17 @@ def edge_scores(counts: np.ndarray, thresholds: Sequence[float]) -> dict[str, fl
     return {'odsF': 100 * float(f[k]), 'oisF': 100 * float(ois), 'AP': 100 * ap, 'ods_threshold': float(thresholds[k])}
 
 # %% ../nbs/11_metrics.ipynb #64
+def _edge_counts_job(job: tuple) -> np.ndarray: return edge_counts(*job)
+
 class EdgeMetric(Metric):
-    """Boundary benchmark over the split: odsF, oisF, AP (percent) with one-to-one matching within max_dist × diagonal."""
+    """Boundary benchmark over the split: odsF, oisF, AP (percent) with one-to-one matching within max_dist × diagonal (no NMS unless `nms`)."""
     task = 'edge'
-    def __init__(self, thresholds: int | Sequence[float] = 99, max_dist: float = 0.0075, nms: bool = True,
-                 thin: bool = True, logits: bool = True, ignore_index: int = IGNORE_INDEX):
+    def __init__(self, thresholds: int | Sequence[float] = 99, max_dist: float = 0.0075, nms: bool = False,
+                 thin: bool = True, logits: bool = True, ignore_index: int = IGNORE_INDEX, workers: int = 1):
         self.thresholds = edge_thresholds(thresholds) if isinstance(thresholds, int) else np.asarray(thresholds, np.float64)
         self.max_dist, self.nms, self.thin, self.logits, self.ignore_index = max_dist, nms, thin, logits, ignore_index
+        if not isinstance(workers, int) or workers < 0: raise InputError(f'edge: workers must be an integer >= 0 (0 = one per CPU core), got {workers!r}')
+        self.workers = workers or os.cpu_count() or 1
         super().__init__()
 
     def reset(self): self.counts: list[np.ndarray] = []
@@ -399,10 +415,12 @@ class EdgeMetric(Metric):
         pred, label = self._inputs(pred, target, 1)
         prob = (pred.float().sigmoid() if self.logits else pred.float()).cpu().numpy()[:, 0]
         label = label.cpu().numpy()[:, 0]
-        for p, y in zip(prob, label):
-            void = y == self.ignore_index
-            self.counts.append(edge_counts(np.where(void, 0., p), (y > 0.5) & ~void, self.thresholds,
-                                           self.max_dist, self.nms, self.thin))
+        jobs = [(np.where(y == self.ignore_index, 0., p), (y > 0.5) & (y != self.ignore_index), self.thresholds,
+                 self.max_dist, self.nms, self.thin) for p, y in zip(prob, label)]
+        if self.workers > 1 and len(jobs) > 1:                          # one image per task: the same counts, in order
+            with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=multiprocessing.get_context()) as ex:
+                self.counts += list(ex.map(_edge_counts_job, jobs))
+        else: self.counts += [edge_counts(*job) for job in jobs]
 
     def pr_curve(self) -> dict[str, np.ndarray]:
         """Dataset precision, recall and F per threshold (fractions)."""
@@ -414,9 +432,11 @@ class EdgeMetric(Metric):
         return edge_scores(np.stack(self.counts), self.thresholds)
 
 # %% ../nbs/11_metrics.ipynb #69
-def plot_edge_match(prob: np.ndarray, gt: np.ndarray, threshold: float, max_dist: float = 0.0075, ax=None):
-    """Colour the matching at one threshold: green matched, red false positive, blue missed ground truth."""
-    b = thin_binary(edge_nms(prob) >= threshold)
+def plot_edge_match(prob: np.ndarray, gt: np.ndarray, threshold: float, max_dist: float = 0.0075, nms: bool = False,
+                    thin: bool = True, ax=None):
+    """Colour the matching at one threshold as the benchmark sees it: green matched, red false positive, blue missed ground truth."""
+    b = (edge_nms(prob) if nms else np.asarray(prob)) >= threshold
+    if thin: b = thin_binary(b)
     mp, mg = match_edges(b, gt > 0.5, max_dist * math.hypot(*gt.shape))
     rgb = np.ones(gt.shape + (3,))
     rgb[(gt > 0.5) & ~mg] = (0.2, 0.3, 1.); rgb[b & ~mp] = (1., 0.2, 0.2); rgb[mp] = (0.1, 0.7, 0.1)
