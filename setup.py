@@ -3,6 +3,7 @@ import shlex
 from configparser import ConfigParser
 
 import setuptools
+from setuptools.command.sdist import sdist
 
 config = ConfigParser(delimiters=['='])
 config.read('settings.ini', encoding='utf-8')
@@ -21,7 +22,15 @@ def reqs(key: str) -> list[str]:
     return shlex.split(cfg.get(key, ''))
 
 
+class SDist(sdist):
+    """An sdist that carries settings.ini, which this setup.py reads (no MANIFEST.in needed)."""
+    def make_distribution(self):
+        self.filelist.append('settings.ini')
+        super().make_distribution()
+
+
 setuptools.setup(
+    cmdclass={'sdist': SDist},
     name=cfg['lib_name'],
     version=cfg['version'],
     description=cfg['description'],
