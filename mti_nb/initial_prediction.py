@@ -39,7 +39,7 @@ class InitialTaskPrediction(nn.Module):
         self.features = nn.ModuleDict({t: blocks(in_channels, channels) for t in self.tasks})
         self.predict = nn.ModuleDict({t: nn.Conv2d(channels, k, 1) for t, k in self.tasks.items()})
 
-    def forward(self, x: Tensor | Mapping[str, Tensor], propagated: Mapping[str, Tensor] | None = None
+    def forward(self, x: Tensor | Mapping[str, Tensor], propagated: Mapping[str, Tensor] | None = None, predict: bool = True
                 ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         feats = {}
         for t, body in self.features.items():
@@ -49,4 +49,4 @@ class InitialTaskPrediction(nn.Module):
                 raise ValueError(f'task head {t!r} expects {self.in_channels} input channels, got {inp.shape[1]} '
                                  f'(input {tuple(xt.shape)}' + ('' if propagated is None else f' + propagated {tuple(propagated[t].shape)}') + ')')
             feats[t] = body(inp)
-        return feats, {t: self.predict[t](f) for t, f in feats.items()}
+        return feats, ({t: self.predict[t](f) for t, f in feats.items()} if predict else {})

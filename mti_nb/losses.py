@@ -16,8 +16,8 @@ from .core import IGNORE_INDEX
 from .initial_prediction import upsample_to
 
 # %% auto #0
-__all__ = ['TASK_LOSSES', 'LOSS_WEIGHTS', 'fit_to_label', 'masked_mean', 'seg_loss', 'depth_loss', 'normals_loss', 'balanced_bce',
-           'edge_loss', 'sal_loss', 'loss_weights', 'task_losses', 'MultiTaskLoss']
+__all__ = ['TASK_LOSSES', 'LOSS_WEIGHTS', 'fit_to_label', 'masked_sum', 'masked_mean', 'unit_vectors', 'seg_loss', 'depth_loss',
+           'normals_loss', 'balanced_bce', 'edge_loss', 'sal_loss', 'loss_weights', 'task_losses', 'MultiTaskLoss']
 
 # %% ../nbs/10_losses.ipynb #7
 def fit_to_label(pred: Tensor, label: Tensor, channels: int | None = None, task: str = 'prediction') -> Tensor:
@@ -35,9 +35,17 @@ def _as_map(label: Tensor, channels: int) -> Tensor:
     """Accept a BxHxW label for a one-channel task as Bx1xHxW."""
     return label.unsqueeze(1) if label.ndim == 3 and channels == 1 else label
 
+def masked_sum(values: Tensor, mask: Tensor) -> Tensor:
+    """Sum of `values[mask]`, computed with `torch.where` (no boolean indexing); values outside the mask never leak, not even NaN."""
+    return torch.where(mask, values, 0).sum()
+
 def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     """Mean of `values[mask]`; exactly 0 (with zero gradients) when `mask` selects nothing."""
-    return values[mask].sum() / mask.sum().clamp(min=1)
+    return masked_sum(values, mask) / mask.sum().clamp(min=1)
+
+def unit_vectors(x: Tensor, eps: float = 1e-12) -> Tensor:
+    """`x / max(||x||, eps)` along dim 1 (as `F.normalize`), written with `rsqrt` of the squared norm: one fused pass instead of `linalg_vector_norm`."""
+    return x * torch.rsqrt((x * x).sum(1, keepdim=True).clamp(min=eps * eps))
 
 # %% ../nbs/10_losses.ipynb #11
 def seg_loss(pred: Tensor, label: Tensor, ignore_index: int = IGNORE_INDEX) -> Tensor:
@@ -57,7 +65,7 @@ def depth_loss(pred: Tensor, label: Tensor) -> Tensor:
 # %% ../nbs/10_losses.ipynb #25
 def normals_loss(pred: Tensor, label: Tensor) -> Tensor:
     """L1 between the per-pixel L2-normalised prediction and the label (Bx3xHxW), mean over valid elements."""
-    pred = F.normalize(fit_to_label(pred, label, channels=3, task='normals'), dim=1)
+    pred = unit_vectors(fit_to_label(pred, label, channels=3, task='normals'))
     valid = (label != 0).any(dim=1, keepdim=True).expand_as(label)
     return masked_mean((pred - label).abs(), valid)
 
@@ -70,7 +78,7 @@ def balanced_bce(pred: Tensor, label: Tensor, pos_weight: float | None = None, i
     pos, neg = valid & (label > 0.5), valid & (label <= 0.5)
     n = valid.sum().clamp(min=1)
     w = pos_weight if pos_weight is not None else neg.sum() / n
-    return (w * F.softplus(-pred)[pos].sum() + (1 - w) * F.softplus(pred)[neg].sum()) / n
+    return (w * masked_sum(F.softplus(-pred), pos) + (1 - w) * masked_sum(F.softplus(pred), neg)) / n
 
 def edge_loss(pred: Tensor, label: Tensor, pos_weight: float = 0.95) -> Tensor:
     """Balanced BCE for edges with the fixed positive weight 0.95."""

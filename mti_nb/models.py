@@ -21,8 +21,9 @@ from .propagation import FeaturePropagation, Attention
 from .aggregation import Decoder, FeatureAggregation, concat_scales, conv_bn_relu
 
 # %% auto #0
-__all__ = ['FPN_TASK_CHANNELS', 'resolve_tasks', 'resolve_backbone', 'decoder_of', 'task_channels', 'MTINet', 'MultiTaskBaseline',
-           'SingleTaskNet', 'two_bottlenecks', 'PADNet', 'trace_shapes', 'plot_data_flow']
+__all__ = ['FPN_TASK_CHANNELS', 'resolve_tasks', 'resolve_backbone', 'decoder_of', 'wants_initial', 'initial_out',
+           'task_channels', 'MTINet', 'MultiTaskBaseline', 'SingleTaskNet', 'two_bottlenecks', 'PADNet', 'trace_shapes',
+           'plot_data_flow']
 
 # %% ../nbs/08_models.ipynb #6
 def resolve_tasks(tasks: Mapping[str, int] | Sequence[str], what: str = 'tasks') -> dict[str, int]:
@@ -65,6 +66,16 @@ def _with_extra(result, want: bool) -> tuple:
     """Unpack `module(..., return_x=want)`: (main, extra) when `want`, else (main, None)."""
     return result if want else (result, None)
 
+def wants_initial(model: nn.Module, return_internals: bool = False, return_initial: bool | None = None) -> bool:
+    """Whether a forward pass computes `out['initial']`: `return_initial` if given, else `model.deep_supervision` if set, else in training mode or with internals."""
+    if return_initial is not None: return bool(return_initial)
+    if getattr(model, 'deep_supervision', None) is not None: return bool(model.deep_supervision)
+    return model.training or return_internals
+
+def initial_out(model: nn.Module, preds: Mapping[str, Tensor], size) -> dict[str, Tensor]:
+    """Initial predictions as returned: at their own resolution, or resized to the input `size` when `model.initial_at_input`."""
+    return {t: upsample_to(p, size) for t, p in preds.items()} if getattr(model, 'initial_at_input', False) else dict(preds)
+
 # %% ../nbs/08_models.ipynb #12
 FPN_TASK_CHANNELS: int = 64     # MTI-Net's task-feature width at every scale of an FPN backbone: our choice (the paper does not say)
 
@@ -81,9 +92,10 @@ class MTINet(nn.Module):
     def __init__(self, backbone: str | nn.Module, tasks: Mapping[str, int] | Sequence[str],
                  aux_tasks: Mapping[str, int] | Sequence[str] = (), scales: Sequence[int] = (0, 1, 2, 3),
                  use_fpm: bool = True, attention: Attention = 'tasks', channels: int | Sequence[int] | None = None,
-                 decoder: Decoder | None = None):
+                 decoder: Decoder | None = None, deep_supervision: bool | None = None, initial_at_input: bool = False):
         super().__init__()
         self.backbone = resolve_backbone(backbone)
+        self.deep_supervision, self.initial_at_input = deep_supervision, initial_at_input
         self.tasks, self.aux_tasks = _task_sets(tasks, aux_tasks)
         self.all_tasks = {**self.tasks, **self.aux_tasks}
         self.scales = tuple(sorted(set(scales)))
@@ -99,15 +111,15 @@ class MTINet(nn.Module):
         self.distillation = nn.ModuleDict({f's{s}': MultiModalDistillation(W[s], list(self.tasks), A) for s in reversed(self.scales)})
         self.aggregation = FeatureAggregation([W[s] for s in self.scales], self.tasks, self.decoder, scales=self.scales)
 
-    def forward(self, x: Tensor, return_internals: bool = False) -> dict:
-        size = x.shape[-2:]
+    def forward(self, x: Tensor, return_internals: bool = False, return_initial: bool | None = None) -> dict:
+        size, initial = x.shape[-2:], wants_initial(self, return_internals, return_initial)
         maps = self.backbone(x)
         out: dict = {'initial': {}}
         if return_internals: out |= {'distill_masks': {}, 'fpm_attention': {}}
         distilled, propagated = {}, None
         for s in reversed(self.scales):
-            feats, preds = self.initial[f's{s}'](maps[s], propagated)
-            out['initial'][s] = {t: upsample_to(p, size) for t, p in preds.items()}
+            feats, preds = self.initial[f's{s}'](maps[s], propagated, predict=initial)
+            if initial: out['initial'][s] = initial_out(self, preds, size)
             distilled[s], masks = _with_extra(self.distillation[f's{s}'](feats, return_masks=return_internals), return_internals)
             if return_internals: out['distill_masks'][s] = masks
             if f's{s}' in self.fpm:
@@ -127,7 +139,7 @@ class MultiTaskBaseline(nn.Module):
         self.decoder = decoder or decoder_of(self.backbone)
         self.aggregation = FeatureAggregation(self.backbone.channels, self.tasks, self.decoder)
 
-    def forward(self, x: Tensor, return_internals: bool = False) -> dict:
+    def forward(self, x: Tensor, return_internals: bool = False, return_initial: bool | None = None) -> dict:
         out = {'final': self.aggregation(self.backbone(x), x.shape[-2:]), 'initial': {}}
         return out | {'distill_masks': {}, 'fpm_attention': {}} if return_internals else out
 
@@ -149,9 +161,11 @@ def two_bottlenecks(in_channels: int, channels: int) -> nn.Sequential:
 class PADNet(nn.Module):
     """PAD-Net on a multi-scale backbone: fuse at 1/4, initial predictions, distillation, final heads."""
     def __init__(self, backbone: str | nn.Module, tasks: Mapping[str, int] | Sequence[str],
-                 aux_tasks: Mapping[str, int] | Sequence[str] = (), channels: int = 256):
+                 aux_tasks: Mapping[str, int] | Sequence[str] = (), channels: int = 256,
+                 deep_supervision: bool | None = None, initial_at_input: bool = False):
         super().__init__()
         self.backbone = resolve_backbone(backbone)
+        self.deep_supervision, self.initial_at_input = deep_supervision, initial_at_input
         self.tasks, self.aux_tasks = _task_sets(tasks, aux_tasks)
         self.all_tasks = {**self.tasks, **self.aux_tasks}
         fused = sum(self.backbone.channels)
@@ -160,13 +174,13 @@ class PADNet(nn.Module):
         self.distillation = MultiModalDistillation(channels, list(self.tasks), list(self.all_tasks))
         self.final = InitialTaskPrediction(channels, channels, self.tasks, blocks=two_bottlenecks)
 
-    def forward(self, x: Tensor, return_internals: bool = False) -> dict:
-        size = x.shape[-2:]
-        feats, preds = self.initial(self.fuse(concat_scales(self.backbone(x))))
+    def forward(self, x: Tensor, return_internals: bool = False, return_initial: bool | None = None) -> dict:
+        size, initial = x.shape[-2:], wants_initial(self, return_internals, return_initial)
+        feats, preds = self.initial(self.fuse(concat_scales(self.backbone(x))), predict=initial)
         distilled, masks = _with_extra(self.distillation(feats, return_masks=return_internals), return_internals)
         _, final = self.final(distilled)
         out = {'final': {t: upsample_to(p, size) for t, p in final.items()},
-               'initial': {0: {t: upsample_to(p, size) for t, p in preds.items()}}}
+               'initial': {0: initial_out(self, preds, size)} if initial else {}}
         if return_internals: out |= {'distill_masks': {0: masks}, 'fpm_attention': {}}
         return out
 

@@ -63,6 +63,7 @@ def model_internals(model: nn.Module, image: Tensor, batch_stats: bool | None = 
         model.train(was_training)
         for m, (mean, var, n) in zip(tracked, saved):
             m.running_mean.copy_(mean); m.running_var.copy_(var); m.num_batches_tracked.copy_(n)
+    out['initial'] = {s: {t: upsample_to(p, image.shape[-2:]) for t, p in preds.items()} for s, preds in out.get('initial', {}).items()}
     res = {k: _to_cpu(out.get(k, {})) for k in ('final', 'initial', 'distill_masks', 'fpm_attention')}
     res['tasks'], res['all_tasks'] = dict(getattr(model, 'tasks', {})), dict(getattr(model, 'all_tasks', {}))
     res['batch_stats'] = batch_stats
