@@ -5,6 +5,7 @@
 # %% ../nbs/09_resources.ipynb #3
 from __future__ import annotations
 
+import inspect
 import time
 from typing import Callable
 
@@ -39,9 +40,10 @@ def count_flops(model: nn.Module, size: tuple[int, int] = (480, 640)) -> tuple[i
     """FLOPs (2 per multiply-add, convs and matmuls) of one forward pass at `size`: total and per module."""
     device = next(model.parameters()).device
     was_training = model.training
+    kw = {'return_initial': True} if 'return_initial' in inspect.signature(model.forward).parameters else {}   # count the deep-supervision heads too
     model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as fc: model(torch.zeros(1, 3, *size, device=device))
+        with torch.no_grad(), FlopCounterMode(display=False) as fc: model(torch.zeros(1, 3, *size, device=device), **kw)
     finally: model.train(was_training)
     counts, root = fc.get_flop_counts(), type(model).__name__
     per = {name: sum(counts.get(f'{root}.{name}', {}).values()) for name in module_params(model)}
