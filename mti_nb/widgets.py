@@ -27,8 +27,9 @@ from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pair
 
 # %% auto #0
 __all__ = ['TASK_COLOURS', 'is_untrained', 'model_internals', 'fig_png', 'png_array', 'png_size', 'png_sha', 'scale_name',
-           'attention_map', 'render_attention', 'fpm_task_maps', 'render_fpm', 'render_predictions', 'as_model',
-           'Explorer', 'AttentionExplorer', 'FPMExplorer', 'PredictionExplorer', 'render_affinity', 'AffinityExplorer']
+           'attention_map', 'attention_figure', 'render_attention', 'fpm_task_maps', 'fpm_figure', 'render_fpm',
+           'predictions_figure', 'render_predictions', 'as_model', 'Explorer', 'AttentionExplorer', 'FPMExplorer',
+           'PredictionExplorer', 'affinity_figure', 'render_affinity', 'AffinityExplorer']
 
 # %% ../nbs/14_widgets.ipynb #8
 def _batchnorms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -121,8 +122,8 @@ def _upsample(m: Tensor, size) -> np.ndarray:
     """A one-channel map `m` (h x w) bilinearly resized to `size`, as an array."""
     return upsample_to(m[None, None], size)[0, 0].numpy()
 
-def render_attention(sample: Mapping, internals: Mapping, receiver: str, sender: str, scale: int) -> bytes:
-    """PNG: the image, the channel-mean distillation mask (receiver <- sender) at `scale` over it, and both tasks' initial predictions there."""
+def attention_figure(sample: Mapping, internals: Mapping, receiver: str, sender: str, scale: int) -> Figure:
+    """The image, the channel-mean distillation mask (receiver <- sender) at `scale` over it, and both tasks' initial predictions there."""
     m = attention_map(internals, receiver, sender, scale)
     rgb, ch = _rgb(sample['image']), internals['all_tasks']
     fig, axs = _figure(4)
@@ -134,7 +135,11 @@ def render_attention(sample: Mapping, internals: Mapping, receiver: str, sender:
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
     _task_panel(axs[0, 2], receiver, internals['initial'][scale][receiver], ch, f'{receiver} (receiver), initial {scale_name(scale)}')
     _task_panel(axs[0, 3], sender, internals['initial'][scale][sender], ch, f'{sender} (sender), initial {scale_name(scale)}')
-    return fig_png(fig)
+    return fig
+
+def render_attention(sample: Mapping, internals: Mapping, receiver: str, sender: str, scale: int) -> bytes:
+    """PNG of `attention_figure`: the image, the channel-mean mask (receiver <- sender) at `scale` over it, both tasks' initial predictions."""
+    return fig_png(attention_figure(sample, internals, receiver, sender, scale))
 
 # %% ../nbs/14_widgets.ipynb #21
 TASK_COLOURS = ('#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2')
@@ -146,8 +151,8 @@ def fpm_task_maps(internals: Mapping, scale: int) -> tuple[Tensor, Tensor]:
     means = att[scale].mean(1)
     return means, means.argmax(0)
 
-def render_fpm(sample: Mapping, internals: Mapping, scale: int) -> bytes:
-    """PNG: the image, which task each location draws on most in the FPM at `scale` (legend), and each task's channel-mean weight."""
+def fpm_figure(sample: Mapping, internals: Mapping, scale: int) -> Figure:
+    """The image, which task each location draws on most in the FPM at `scale` (legend), and each task's channel-mean weight."""
     means, arg = fpm_task_maps(internals, scale)
     tasks, rgb = list(internals['all_tasks']), _rgb(sample['image'])
     if len(tasks) > len(TASK_COLOURS): raise ValueError(f'at most {len(TASK_COLOURS)} tasks can be coloured, got {len(tasks)}')
@@ -163,11 +168,15 @@ def render_fpm(sample: Mapping, internals: Mapping, scale: int) -> bytes:
         im = ax.imshow(mt.numpy(), cmap='viridis', vmin=0, vmax=vmax, interpolation='nearest')
         ax.set_title(f'{t}: mean {float(mt.mean()):.2f}', fontsize=8)
     fig.colorbar(im, ax=axs[0, -1], fraction=0.046, pad=0.02).ax.tick_params(labelsize=6)
-    return fig_png(fig)
+    return fig
+
+def render_fpm(sample: Mapping, internals: Mapping, scale: int) -> bytes:
+    """PNG of `fpm_figure`: the image, the strongest task per location in the FPM at `scale`, each task's channel-mean weight."""
+    return fig_png(fpm_figure(sample, internals, scale))
 
 # %% ../nbs/14_widgets.ipynb #26
-def render_predictions(sample: Mapping, internals: Mapping, task: str) -> bytes:
-    """PNG: `task`'s initial predictions from the coarsest scale to the finest, its final prediction (main tasks) and its label."""
+def predictions_figure(sample: Mapping, internals: Mapping, task: str) -> Figure:
+    """The image, `task`'s initial predictions from the coarsest scale to the finest, its final prediction (main tasks) and its label."""
     ch = internals['all_tasks']
     if task not in ch: raise KeyError(f'the model has no task {task!r}; its tasks: {list(ch)}')
     scales = sorted((s for s in internals['initial'] if task in internals['initial'][s]), reverse=True)
@@ -177,7 +186,11 @@ def render_predictions(sample: Mapping, internals: Mapping, task: str) -> bytes:
     fig, axs = _figure(1 + len(cols), w=1.7, h=1.5)
     axs[0, 0].imshow(_rgb(sample['image'])); axs[0, 0].set_title('image', fontsize=8)
     for ax, (title, x, is_label) in zip(axs[0, 1:], cols): _task_panel(ax, task, x, ch, f'{task}: {title}', label=is_label)
-    return fig_png(fig)
+    return fig
+
+def render_predictions(sample: Mapping, internals: Mapping, task: str) -> bytes:
+    """PNG of `predictions_figure`: `task`'s initial predictions, coarsest first, its final prediction (main tasks) and its label."""
+    return fig_png(predictions_figure(sample, internals, task))
 
 # %% ../nbs/14_widgets.ipynb #30
 def as_model(model: nn.Module | str | os.PathLike, device: str | torch.device = 'cpu') -> nn.Module:
@@ -294,9 +307,9 @@ class PredictionExplorer(Explorer):
     def describe(self, task): return f'task {task}'
 
 # %% ../nbs/14_widgets.ipynb #46
-def render_affinity(sample: Mapping, result: AffinityResult, image: int, task_a: str, task_b: str, dilation: int,
-                    threshold: float = DEPTH_THRESHOLD) -> bytes:
-    """PNG: the image, both label maps, the agreement map at `dilation`, and `result`'s dataset curve with image `image`'s curve."""
+def affinity_figure(sample: Mapping, result: AffinityResult, image: int, task_a: str, task_b: str, dilation: int,
+                    threshold: float = DEPTH_THRESHOLD) -> Figure:
+    """The image, both label maps, the agreement map at `dilation`, and `result`'s dataset curve with image `image`'s curve."""
     if dilation not in result.dilations: raise ValueError(f'dilation {dilation} is not among the measured {result.dilations}')
     fig = Figure(figsize=(11, 2.3), dpi=72, layout='constrained')
     axs = fig.subplots(1, 5, gridspec_kw={'width_ratios': [1, 1, 1, 1, 1.5]})
@@ -305,7 +318,12 @@ def render_affinity(sample: Mapping, result: AffinityResult, image: int, task_a:
     axs[4].axvline(dilation, color='k', lw=0.8, ls=':')
     axs[4].title.set_fontsize(8); axs[4].xaxis.label.set_fontsize(8); axs[4].yaxis.label.set_fontsize(8); axs[4].tick_params(labelsize=7)
     axs[4].set_ylabel('agreeing pairs (%)')
-    return fig_png(fig)
+    return fig
+
+def render_affinity(sample: Mapping, result: AffinityResult, image: int, task_a: str, task_b: str, dilation: int,
+                    threshold: float = DEPTH_THRESHOLD) -> bytes:
+    """PNG of `affinity_figure`: the image, both label maps, the agreement map at `dilation`, the dataset's and the image's curves."""
+    return fig_png(affinity_figure(sample, result, image, task_a, task_b, dilation, threshold))
 
 class AffinityExplorer(Explorer):
     """Task affinity: image, pair, dilation and depth threshold -> `render_affinity` (dataset curves cached per pair and threshold)."""
