@@ -8,7 +8,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python -m build --outdir "$work/dist" . > "$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
 ls "$work/dist"
-tar -tzf "$work"/dist/*.tar.gz | grep -q '/settings.ini$' || { echo "the sdist lacks settings.ini"; exit 1; }
+tar -tzf "$work"/dist/*.tar.gz | grep '/settings.ini$' > /dev/null || { echo "the sdist lacks settings.ini"; exit 1; }
 python -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --upgrade pip
 "$work/venv/bin/pip" install --quiet --progress-bar off -c "$root/.ci/constraints.txt" "$work"/dist/*.whl 2>&1 | { grep -v "^WARNING: Location" || true; }
