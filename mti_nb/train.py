@@ -5,11 +5,13 @@
 # %% ../nbs/12_train.ipynb #3
 from __future__ import annotations
 
+import copy
 import csv
 import errno
 import io
 import json
 import math
+import multiprocessing
 import os
 import random
 import shutil
@@ -39,31 +41,34 @@ from .backbones import BACKBONES, get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss, loss_weights
 from .metrics import MultiTaskMetrics, evaluate, delta_m, MAIN_METRIC, LOWER_IS_BETTER
+from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model
 
 # %% auto #0
-__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'DEFAULTS', 'RUNTIME_KEYS', 'CHECKPOINT_KEYS', 'QUICK', 'option',
-           'make_config', 'build_model', 'poly_factor', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state',
-           'set_rng_state', 'dist_env', 'pick_device', 'autocast', 'NonFiniteLossError', 'check_finite', 'val_metrics',
-           'read_single_task', 'selection_score', 'load_checkpoint', 'check_files', 'resume_config', 'open_split',
-           'Trainer', 'plot_history', 'load_model', 'format_metrics', 'memory_errors', 'mti_train', 'mti_train_cli',
-           'mti_eval', 'log_disagreement', 'mti_eval_cli', 'as_label', 'prediction_figure', 'output_names',
-           'mti_predict', 'mti_predict_cli']
+__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'REPORT_EDGE_THRESHOLDS', 'DEFAULTS', 'RUNTIME_KEYS',
+           'CHECKPOINT_KEYS', 'QUICK', 'option', 'make_config', 'build_model', 'poly_factor', 'adam_options',
+           'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state', 'set_rng_state',
+           'dist_env', 'pick_device', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite', 'val_metrics',
+           'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score', 'load_checkpoint',
+           'check_files', 'resume_config', 'open_split', 'Trainer', 'plot_history', 'load_model', 'format_metrics',
+           'memory_errors', 'mti_train', 'mti_train_cli', 'mti_eval', 'log_disagreement', 'mti_eval_cli', 'as_label',
+           'prediction_figure', 'output_names', 'mti_predict', 'mti_predict_cli']
 
 # %% ../nbs/12_train.ipynb #7
 DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL_TASKS}
 MODELS = ('mti', 'pad', 'mtl', 'single')
 AMP_MODES = ('none', 'bf16', 'fp16')
 MAX_SIDE = 2048   # largest --size side accepted (the paper trains at 480x640 and 512x512)
+REPORT_EDGE_THRESHOLDS = 99   # the full edge benchmark (BSDS: 0.01 .. 0.99), run once on the reported checkpoint at the end of a run
 
 DEFAULTS: dict[str, Any] = dict(
     data=None, dataset='nyud', tasks=None, aux_tasks=[], model='mti', backbone='hrnet18', pretrained=False, weights=None,
     use_fpm=True, scales=[0, 1, 2, 3], epochs=100, batch_size=8, lr=1e-4, weight_decay=1e-4, poly_power=0.9,
-    size=None, loss_weights=None, seed=0, device='auto', amp='none', workers=0, out='runs/mti',
-    single_task=None, edge_thresholds=99, augment=True)
+    size=None, loss_weights=None, seed=0, device='auto', amp='none', workers=0, threads=0, fast=True, out='runs/mti',
+    single_task=None, edge_thresholds=9, augment=True)
 
 def option(key: str) -> str:
-    """The command-line spelling of config key `key` (`batch_size` -> `--batch-size`, `use_fpm` -> `--no-fpm`)."""
-    return '--no-fpm' if key == 'use_fpm' else '--' + key.replace('_', '-')
+    """The command-line spelling of config key `key` (`batch_size` -> `--batch-size`, `use_fpm` -> `--no-fpm`, `fast` -> `--no-fast`)."""
+    return {'use_fpm': '--no-fpm', 'fast': '--no-fast'}.get(key, '--' + key.replace('_', '-'))
 
 def _check_int(cfg: Mapping, key: str, lo: int) -> None:
     """Refuse `cfg[key]` unless it is an integer ≥ `lo`."""
@@ -103,7 +108,8 @@ def make_config(**kwargs) -> dict[str, Any]:
     if cfg['pretrained'] and cfg['weights'] is not None: raise InputError('give --pretrained (download) or --weights FILE (local file), not both')
     if cfg['device'] not in ('auto', 'cpu', 'cuda') and not str(cfg['device']).startswith('cuda:'):
         raise InputError(f"--device must be auto, cpu, cuda or cuda:N; got {cfg['device']!r}")
-    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('seed', 0), ('workers', 0)): _check_int(cfg, key, lo)
+    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('seed', 0), ('workers', 0), ('threads', 0)): _check_int(cfg, key, lo)
+    if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")
     _check_number(cfg, 'lr', positive=True)
     for key in ('weight_decay', 'poly_power'): _check_number(cfg, key, positive=False)
     if cfg['size'] is not None:
@@ -143,10 +149,23 @@ def poly_factor(epochs: int, power: float = 0.9) -> Callable[[int], float]:
     """The poly decay factor `(1 - epoch/epochs) ** power` as a function of the epoch (for `LambdaLR`)."""
     return lambda epoch: max(0., 1 - epoch / epochs) ** power
 
+def adam_options(fast: bool, device: str | torch.device = 'cpu') -> dict[str, bool | None]:
+    """Which implementation of Adam runs: with `fast` the quickest torch has on `device` (`speed.adam_kwargs`: fused kernels, else foreach), else the for-loop one (the plain path); all compute the same update."""
+    return {'fused': None, 'foreach': None, **adam_kwargs(device)} if fast else {'fused': None, 'foreach': False}
+
+def use_adam_options(optimizer: torch.optim.Optimizer, fast: bool, device: str | torch.device = 'cpu') -> None:
+    """Switch `optimizer` (Adam, e.g. just loaded from a checkpoint written with the other setting) to `adam_options(fast, device)`, its `step` counters where that implementation keeps them."""
+    for g in optimizer.param_groups:
+        g.update(adam_options(fast, device))
+        for p in g['params']:
+            if 'step' in (st := optimizer.state.get(p, {})): st['step'] = st['step'].to(p.device if g['fused'] else 'cpu')
+
 def make_optimizer(model: nn.Module, cfg: Mapping) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """Adam (lr, weight decay from `cfg`) and the per-epoch poly scheduler."""
-    opt = torch.optim.Adam(model.parameters(), lr=cfg['lr'], weight_decay=cfg['weight_decay'])
+    """Adam (lr, weight decay from `cfg`, its implementation from `cfg['fast']`) and the per-epoch poly scheduler."""
+    device = next(model.parameters()).device
+    opt = torch.optim.Adam(model.parameters(), lr=cfg['lr'], weight_decay=cfg['weight_decay'], **adam_options(cfg['fast'], device))
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, poly_factor(cfg['epochs'], cfg['poly_power']))
+
 
 # %% ../nbs/12_train.ipynb #20
 class SeededSamples(Dataset):
@@ -212,6 +231,15 @@ def autocast(device: torch.device, amp: str):
     if amp == 'none': return nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16 if amp == 'bf16' else torch.float16)
 
+@contextmanager
+def using_threads(threads: int = 0) -> Iterator[int]:
+    """Within the block torch runs `threads` intra-op threads (0: `speed.default_threads()`, the physical cores or `$MTI_NB_THREADS`, shared by the processes `torchrun` starts on this machine); yields the number, restores the previous one after."""
+    old = torch.get_num_threads()
+    n = set_threads(threads or max(1, default_threads() // int(os.environ.get('LOCAL_WORLD_SIZE', 1))))
+    try: yield n
+    finally: torch.set_num_threads(old)
+
+
 # %% ../nbs/12_train.ipynb #32
 class NonFiniteLossError(FloatingPointError, InputError):
     """The loss became NaN or infinite (an `InputError` too: console scripts report it in one line naming the options to change)."""
@@ -239,10 +267,25 @@ class _LossAndMetrics:
         self.metrics.update(out, batch)
     def compute(self) -> dict[str, float]: return {'loss': self.sum / max(self.n, 1), **self.metrics.compute()}
 
-def val_metrics(cfg: Mapping, eval_classes: Mapping[str, Sequence[int]] | None = None) -> MultiTaskMetrics:
-    """The metric accumulators for the config's main tasks; segmentation mIoU over the dataset's evaluated classes (`ds.eval_classes`)."""
+def val_metrics(cfg: Mapping, eval_classes: Mapping[str, Sequence[int]] | None = None, edge_workers: int = 1) -> MultiTaskMetrics:
+    """The metric accumulators for the config's main tasks: segmentation mIoU over the dataset's evaluated classes (`ds.eval_classes`), the edge benchmark with `cfg['edge_thresholds']` thresholds scoring a batch's images in `edge_workers` processes."""
     seg = {t: {'classes': list(c)} for t, c in (eval_classes or {}).items() if t in cfg['tasks']}
-    return MultiTaskMetrics(cfg['tasks'], dataset=cfg['dataset'], edge={'thresholds': cfg['edge_thresholds']}, **seg)
+    return MultiTaskMetrics(cfg['tasks'], dataset=cfg['dataset'], edge={'thresholds': cfg['edge_thresholds'], 'workers': edge_workers}, **seg)
+
+def edge_processes(threads: int) -> int:
+    """Processes to score the edge maps in: `threads` where new processes are forked (Linux), else 1 (a spawned process per batch costs more than it saves)."""
+    return threads if multiprocessing.get_start_method() == 'fork' else 1
+
+@contextmanager
+def evaluation_model(model: nn.Module, fast: bool = True, deep_supervision: bool = False) -> Iterator[nn.Module]:
+    """The network that evaluates `model` within the block: with `fast` an `inference_model` copy (batch norm folded, channels_last where it pays) under `torch.inference_mode()`, else `model` itself; with `deep_supervision` it also returns the initial predictions (for the validation loss)."""
+    m = inference_model(model) if fast else model
+    old = getattr(m, 'deep_supervision', None)
+    if deep_supervision and hasattr(m, 'deep_supervision'): m.deep_supervision = True
+    try:
+        with torch.inference_mode() if fast else nullcontext(): yield m
+    finally:
+        if hasattr(m, 'deep_supervision'): m.deep_supervision = old
 
 def read_single_task(paths: str | os.PathLike | Sequence[str | os.PathLike] | None, tasks: Sequence[str] | None = None) -> dict | None:
     """Merged single-task results from JSON files (flat {'semseg/mIoU': ...} or `mti_eval` output), checked to hold the main metric of every task in `tasks`; None without paths."""
@@ -270,7 +313,7 @@ def selection_score(cfg: Mapping, row: Mapping, single: Mapping | None) -> tuple
     return '-val/loss', -row['val/loss']
 
 # %% ../nbs/12_train.ipynb #37
-RUNTIME_KEYS = ('device', 'workers', 'out')   # may differ on --resume
+RUNTIME_KEYS = ('device', 'workers', 'threads', 'fast', 'out')   # may differ on --resume: they change the speed, not the numbers
 CHECKPOINT_KEYS = ('model', 'optimizer', 'scheduler', 'scaler', 'epoch', 'step', 'batch_in_epoch', 'seen', 'running',
                    'history', 'best', 'rng', 'config')
 
@@ -305,7 +348,7 @@ def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> di
         if k in RUNTIME_KEYS or k == 'data' or merged[k] == stored[k] or (k == 'epochs' and merged[k] > stored[k]): continue
         shown = (lambda v: not v) if k == 'use_fpm' else (lambda v: v)          # the option is --no-fpm
         raise InputError(f'{option(k)}: the run in {out} has {shown(stored[k])!r}, given {shown(merged[k])!r}; --resume continues a run with its own '
-                         f'settings (--epochs may only grow; --data, --device, --workers may change). To change {option(k)}, start a new run with another --out')
+                         f'settings (--epochs may only grow; --data, --device, --workers, --threads, --no-fast may change). To change {option(k)}, start a new run with another --out')
     return merged
 
 def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool | None = None) -> Dataset:
@@ -331,11 +374,11 @@ def _jsonable(x):
     return x
 
 class Trainer:
-    """Train the network of `cfg` (see `make_config`); `resume=True` continues exactly from `cfg['out']` (see `resume_config` for what `cfg` may change)."""
+    """Train the network of `cfg` (see `make_config`); `resume=True` continues exactly from `cfg['out']` (see `resume_config` for what `cfg` may change); `full_eval=False` leaves the final full-benchmark evaluation of best.pt to the caller."""
     def __init__(self, cfg: Mapping, resume: bool = False, progress: bool = True,
-                 on_step: Callable[[Trainer], None] | None = None):
+                 on_step: Callable[[Trainer], None] | None = None, full_eval: bool = True):
         self.rank, self.local_rank, self.world = dist_env()
-        self.main, self.on_step = self.rank == 0, on_step
+        self.main, self.on_step, self.full_eval = self.rank == 0, on_step, full_eval
         ckpt = saved_best = None
         if resume:
             out = Path(cfg.get('out') or DEFAULTS['out'])
@@ -357,6 +400,8 @@ class Trainer:
             dist.init_process_group('nccl' if self.device.type == 'cuda' else 'gloo')
         set_seed(cfg['seed'])
         self.model = _build({**cfg, 'pretrained': False, 'weights': None} if resume else cfg).to(self.device)   # resumed weights come from the checkpoint
+        self.channels_last = cfg['fast'] and channels_last_pays(self.device, 'train', cfg['size'])
+        if self.channels_last: self.model.to(memory_format=torch.channels_last)
         self.net = (DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
                     if self.world > 1 else self.model)
         self.criterion = MultiTaskLoss(cfg['loss_weights'])
@@ -366,6 +411,9 @@ class Trainer:
         self.running: dict[str, float] = {}
         self.history: list[dict] = []
         self.best: dict | None = None
+        self.final: dict | None = None                                   # the full-benchmark evaluation of best.pt (`finish`)
+        self.timing: dict[str, float] = {}
+        self.runtime: dict | None = None                                 # threads and fast paths of the last `fit`
         self.interrupted, self._stop, self._updating = False, False, False
         if ckpt is not None:
             self.load_state_dict(ckpt)
@@ -385,6 +433,7 @@ class Trainer:
         try: self.model.load_state_dict(ckpt['model'])
         except RuntimeError as e: raise InputError(f'{self.out}: the checkpoint\'s weights do not fit the network its config describes ({str(e).splitlines()[0]})') from e
         self.optimizer.load_state_dict(ckpt['optimizer'])
+        use_adam_options(self.optimizer, self.cfg['fast'], self.device)   # the implementation asked for now, not the stored one
         self.scheduler.load_state_dict(ckpt['scheduler']); self.scaler.load_state_dict(ckpt['scaler'])
         for k in ('epoch', 'step', 'batch_in_epoch', 'seen', 'running', 'history', 'best'): setattr(self, k, ckpt[k])
         set_rng_state(ckpt['rng'])
@@ -443,8 +492,9 @@ class Trainer:
     def train_step(self, batch: Mapping) -> dict[str, float]:
         """Forward, loss (checked finite, averaged over processes for the logs), backward, update."""
         batch = _to(batch, self.device)
+        x = batch['image'].contiguous(memory_format=torch.channels_last) if self.channels_last else batch['image']
         with autocast(self.device, self.cfg['amp']):
-            loss, logs = self.criterion(self.net(batch['image']), batch)
+            loss, logs = self.criterion(self.net(x), batch)
         if self.world > 1:
             vals = torch.tensor(list(logs.values()), dtype=torch.float64, device=self.device)
             dist.all_reduce(vals)
@@ -460,6 +510,7 @@ class Trainer:
         return logs
 
     def train_epoch(self) -> None:
+        """Train on the rest of the epoch; `timing` gets its seconds and the share of them spent waiting for the next batch."""
         cfg = self.cfg
         batches = epoch_batches(len(self.train_set), cfg['batch_size'], self.epoch, cfg['seed'], self.rank, self.world)
         loader = DataLoader(self.train_set, batch_sampler=batches[self.batch_in_epoch:], num_workers=cfg['workers'],
@@ -468,18 +519,29 @@ class Trainer:
         self.net.train()
         bar = tqdm(loader, desc=f'epoch {self.epoch + 1}/{cfg["epochs"]}', total=len(batches), initial=self.batch_in_epoch,
                    disable=not self.progress, leave=False, dynamic_ncols=True)
-        for batch in bar:
+        batches, wait, start, threads = iter(bar), 0., time.perf_counter(), torch.get_num_threads()
+        while True:
+            t0 = time.perf_counter()
+            if cfg['workers'] == 0: torch.set_num_threads(1)                 # loading's small tensor ops on one thread, as in a worker process
+            batch = next(batches, None)
+            torch.set_num_threads(threads)
+            if batch is None: break
+            wait += time.perf_counter() - t0                                # from the end of a step to the arrival of the next batch
             self.train_step(batch)
             bar.set_postfix(loss=f"{self.running['total'] / self.seen:.4f}")
             if self.on_step is not None: self.on_step(self)
             if self._stop: raise KeyboardInterrupt
         bar.close()
+        total = time.perf_counter() - start
+        self.timing = {'train_seconds': round(total, 2), 'data_wait': round(wait / total, 4) if total > 0 else 0.}
 
-    def validate(self) -> dict[str, float]:
-        """Validation loss and metrics of the current weights on the val split (mIoU over the dataset's evaluated classes)."""
-        loader = DataLoader(self.val_set, batch_size=self.cfg['batch_size'], num_workers=self.cfg['workers'])
-        metrics = val_metrics(self.cfg, self.val_set.eval_classes)
-        return evaluate(self.model, loader, _LossAndMetrics(self.criterion, metrics, self.device), device=self.device, progress=self.progress)
+    def validate(self, model: nn.Module | None = None, edge_thresholds: int | None = None, edge_workers: int = 1) -> dict[str, float]:
+        """Validation loss (deep supervision included, as in training) and metrics of `model` (default: the current weights) on the val split; the edge benchmark with `edge_thresholds` (default: the config's) in `edge_workers` processes."""
+        cfg = {**self.cfg, 'edge_thresholds': edge_thresholds or self.cfg['edge_thresholds']}
+        loader = DataLoader(self.val_set, batch_size=cfg['batch_size'], num_workers=cfg['workers'])
+        metrics = _LossAndMetrics(self.criterion, val_metrics(cfg, self.val_set.eval_classes, edge_workers), self.device)
+        with evaluation_model(model or self.model, cfg['fast'], deep_supervision=True) as m:
+            return evaluate(m, loader, metrics, device=self.device, progress=self.progress)
 
     def end_epoch(self) -> None:
         """Validate (rank 0), log, advance the epoch and the schedule, save `best.pt` if better, then `last.pt`, then the logs."""
@@ -490,7 +552,8 @@ class Trainer:
             row |= {f'val/{k}': v for k, v in self.validate().items()}
             name, score = selection_score(self.cfg, row, self.single)
             improved = self.best is None or score > self.best['value']
-            row |= {'selection': score, 'val_seconds': round(time.time() - t0, 2)}
+            row |= {'selection': score, **({'edge_thresholds': self.cfg['edge_thresholds']} if 'edge' in self.cfg['tasks'] else {}),
+                    'val_seconds': round(time.time() - t0, 2), **self.timing}
             row = {k: float(v) if isinstance(v, float) else v for k, v in row.items()}   # numpy floats -> float (weights_only loading)
         self._updating = True
         if self.main:
@@ -503,8 +566,11 @@ class Trainer:
             self.save(*(['best.pt'] if improved else []), 'last.pt')   # best first: see _newest_checkpoint
             self.write_logs()
             if self.progress:
+                edge = f" ({self.cfg['edge_thresholds']} thresholds)" if 'edge' in self.cfg['tasks'] else ''
                 tqdm.write(f"epoch {row['epoch']}/{self.cfg['epochs']}: train loss {row.get('train/total', math.nan):.4f}, "
-                           + ', '.join(f'{k[4:]} {row[k]:.4g}' for k in self.main_metric_keys() if k in row) + (' (best)' if improved else ''))
+                           + ', '.join(f'{k[4:]} {row[k]:.4g}' for k in self.main_metric_keys() if k in row) + edge + (' (best)' if improved else '')
+                           + (f"; training {row['train_seconds']:.0f} s, {100 * row['data_wait']:.1f}% of it waiting for data" if 'data_wait' in row else '')
+                           + f", validation {row['val_seconds']:.0f} s")
         if self.world > 1: dist.barrier()
 
     def main_metric_keys(self) -> list[str]:
@@ -525,7 +591,7 @@ class Trainer:
             if old is not None: signal.signal(signal.SIGINT, old)
 
     def fit(self) -> Trainer:
-        """Train until `cfg['epochs']`; on Ctrl-C save `last.pt` and return with `interrupted=True`."""
+        """Train until `cfg['epochs']` with `cfg['threads']` threads, then `finish`; on Ctrl-C save `last.pt` and return with `interrupted=True`."""
         if self.main:
             self.out.mkdir(parents=True, exist_ok=True)
             if stale := clean_stale_temps(self.out, recursive=False):
@@ -533,28 +599,36 @@ class Trainer:
             write_text_atomic(self.out/'config.json', json.dumps(self.cfg, indent=1))
             if self.epoch >= self.cfg['epochs']:
                 print(f"{self.out}: all {self.cfg['epochs']} epochs are done; nothing to train (a larger --epochs extends the run)", file=sys.stderr)
-        try:
-            with self._sigint():
-                while self.epoch < self.cfg['epochs']:
-                    self.train_epoch()
-                    self.end_epoch()
-        except KeyboardInterrupt:
-            self.interrupted = True
-            if self.main:
-                if self._updating: msg = f'interrupted during an update: the last saved checkpoint {self.out/"last.pt"} is kept'
-                else: msg = f'interrupted at epoch {self.epoch + 1}, step {self.step}: saved {self.save("last.pt")[0]}'
-                print(f'\n{msg}. Resume with: mti_train --resume --out {self.out}', file=sys.stderr)
-            return self
-        if self.main: self.finish()
+        with using_threads(self.cfg['threads']) as threads:
+            group = self.optimizer.param_groups[0]
+            self.runtime = {'threads': threads, 'adam': 'fused' if group['fused'] else 'foreach' if group['foreach'] else 'for-loop',
+                            'channels_last': self.channels_last, 'evaluation': 'folded batch norm, inference_mode' if self.cfg['fast'] else 'plain'}
+            try:
+                with self._sigint():
+                    while self.epoch < self.cfg['epochs']:
+                        self.train_epoch()
+                        self.end_epoch()
+            except KeyboardInterrupt:
+                self.interrupted = True
+                if self.main:
+                    if self._updating: msg = f'interrupted during an update: the last saved checkpoint {self.out/"last.pt"} is kept'
+                    else: msg = f'interrupted at epoch {self.epoch + 1}, step {self.step}: saved {self.save("last.pt")[0]}'
+                    print(f'\n{msg}. Resume with: mti_train --resume --out {self.out}', file=sys.stderr)
+                return self
+            if self.main: self.finish()
         return self
 
     def summary(self) -> dict:
         """The run's log: config, per-epoch rows, the selection, and which checkpoint the reported metrics belong to."""
         best = next((r for r in self.history if self.best and r['epoch'] == self.best['epoch']), None)
+        final = self.final if best is not None and self.final and self.final['epoch'] == best['epoch'] else None
         reported = None if best is None else {'checkpoint': 'best.pt', 'epoch': best['epoch'],
-                                              'metrics': {k[4:]: v for k, v in best.items() if k.startswith('val/')}}
+                                              'evaluated': 'at the end of the run' if final else f"in the validation of epoch {best['epoch']}"}
+        if reported and 'edge' in self.cfg['tasks']: reported['edge_thresholds'] = final['edge_thresholds'] if final else best.get('edge_thresholds')
+        if final: reported['eval_seconds'] = final['seconds']
+        if reported: reported['metrics'] = final['metrics'] if final else {k[4:]: v for k, v in best.items() if k.startswith('val/')}
         return _jsonable({'config': self.cfg, 'finished': self.epoch >= self.cfg['epochs'], 'epochs_done': self.epoch,
-                          'selection': self.best, 'reported': reported, 'history': self.history})
+                          'selection': self.best, 'reported': reported, 'runtime': self.runtime, 'history': self.history})
 
     def write_logs(self) -> None:
         """`log.json` (summary) and `log.csv` (one row per epoch), both written atomically."""
@@ -563,8 +637,22 @@ class Trainer:
         buf = io.StringIO(); w = csv.DictWriter(buf, keys); w.writeheader(); w.writerows(self.history)
         write_text_atomic(self.out/'log.csv', buf.getvalue())
 
+    def final_evaluation(self) -> dict | None:
+        """best.pt evaluated once with the full edge benchmark (`REPORT_EDGE_THRESHOLDS`), a batch's edge maps scored on all the run's threads (taken from `log.json` when it holds that evaluation already); None without `full_eval`, when nothing is selected, no edges are predicted or the per-epoch benchmark was already as fine."""
+        if not self.full_eval or self.best is None or 'edge' not in self.cfg['tasks'] or self.cfg['edge_thresholds'] >= REPORT_EDGE_THRESHOLDS: return None
+        try: rep = json.loads((self.out/'log.json').read_text())['reported'] or {}
+        except (OSError, ValueError, KeyError, TypeError): rep = {}
+        if rep.get('evaluated') == 'at the end of the run' and (rep.get('epoch'), rep.get('edge_thresholds')) == (self.best['epoch'], REPORT_EDGE_THRESHOLDS):
+            return {'epoch': rep['epoch'], 'edge_thresholds': REPORT_EDGE_THRESHOLDS, 'seconds': rep.get('eval_seconds'), 'metrics': rep['metrics']}   # done already
+        ck, t0 = load_checkpoint(self.out/'best.pt'), time.time()
+        model = copy.deepcopy(self.model); model.load_state_dict(ck['model'])
+        if self.progress: tqdm.write(f"best.pt (epoch {ck['epoch']}): evaluating it with the full {REPORT_EDGE_THRESHOLDS}-threshold edge benchmark")
+        res = self.validate(model, REPORT_EDGE_THRESHOLDS, edge_workers=edge_processes(torch.get_num_threads()))
+        return {'epoch': ck['epoch'], 'edge_thresholds': REPORT_EDGE_THRESHOLDS, 'seconds': round(time.time() - t0, 2), 'metrics': res}
+
     def finish(self) -> None:
-        """Write the logs and `curves.png`."""
+        """Evaluate the reported checkpoint with the full edge benchmark (`final_evaluation`), write the logs and `curves.png`."""
+        self.final = self.final_evaluation()
         self.write_logs()
         fig = plot_history(self.history, self.cfg['tasks'])
         with atomic_path(self.out/'curves.png') as tmp: fig.savefig(tmp, dpi=72)
@@ -660,19 +748,21 @@ def mti_train(
     weights: str = None,  # backbone weights file downloaded elsewhere
     no_fpm: bool = False,  # ablation: no feature propagation between scales
     scales: Param('MTI-Net scales: 0 (1/4) .. 3 (1/32) [default: 0 1 2 3]', int, nargs='+') = None,
-    epochs: int = None,  # training epochs (the paper: 100); with --resume, a larger value extends the run [default: 3]
+    epochs: int = None,  # training epochs (the paper's NYUD recipe, suppl. A.2: 80 at batch 6; the reference configs: 100 at batch 8); with --resume, a larger value extends the run [default: 3]
     batch_size: int = None,  # images per step and process [default: 8]
     lr: float = None,  # Adam learning rate (poly decay per epoch) [default: 0.0001]
     weight_decay: float = None,  # Adam weight decay [default: 0.0001]
     size: Param('image height and width (the paper: 480 640 for NYUD) [default: 96 128]', int, nargs=2) = None,
     loss_weights: Param('task weight overrides, e.g. normals=5 edge=20', str, nargs='+') = None,
     single_task: Param('JSON files of single-task results (mti_eval output): select the model by Δm', str, nargs='+') = None,
-    edge_thresholds: int = None,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF) [default: 99]
+    edge_thresholds: int = None,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF); the reported checkpoint is evaluated once with the full 99 at the end [default: 9]
     seed: int = None,  # random seed (weights, data order, augmentation) [default: 0]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
-    amp: str = None,  # mixed precision: none, bf16 (CPU or CUDA) or fp16 (CUDA only) [default: none]
-    workers: int = 0,  # DataLoader worker processes
-    resume: bool = False,  # continue the run in --out (only --epochs, --data, --device, --workers may differ from its settings)
+    amp: str = None,  # mixed precision: none, bf16 (CPU or CUDA; faster only where the hardware has bf16, and it changes the numbers) or fp16 (CUDA only) [default: none]
+    workers: int = 0,  # DataLoader worker processes (0: load in the training process)
+    threads: int = None,  # torch threads (0: the physical cores, or $MTI_NB_THREADS) [default: 0]
+    no_fast: bool = False,  # the plain path: no fused Adam, no channels_last, no batch-norm folding or inference_mode in validation (the same numbers, slower)
+    resume: bool = False,  # continue the run in --out (only --epochs, --data, --device, --workers, --threads, --no-fast may differ from its settings)
     out: str = None,  # run folder [default: runs/<model>_<backbone>_<dataset folder name>]
     quiet: bool = False,  # no progress bars
 ):
@@ -680,9 +770,9 @@ def mti_train(
     given = dict(data=data, dataset=dataset, tasks=tasks, aux_tasks=aux_tasks, model=model, backbone=backbone, weights=weights,
                  scales=scales, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, size=size,
                  loss_weights=_weight_overrides(loss_weights) if loss_weights else None, single_task=single_task,
-                 edge_thresholds=edge_thresholds, seed=seed, amp=amp)
+                 edge_thresholds=edge_thresholds, seed=seed, amp=amp, threads=threads)
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v is not None}
-    given |= ({'pretrained': True} if pretrained else {}) | ({'use_fpm': False} if no_fpm else {}) | dict(device=device, workers=workers)
+    given |= ({'pretrained': True} if pretrained else {}) | ({'use_fpm': False} if no_fpm else {}) | dict(device=device, workers=workers, fast=not no_fast)
     with memory_errors():
         if resume:
             if out is None: raise InputError('--resume needs --out, the folder of the run to continue')
@@ -702,7 +792,9 @@ def mti_train(
         rep = trainer.summary()['reported']
         if rep is None: print(f'\n{trainer.out}: no checkpoint is selected (see the warning above)')
         else:
-            print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val)")
+            edge = f", the edge benchmark with {rep['edge_thresholds']} thresholds" if 'edge_thresholds' in rep else ''
+            print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val; "
+                  f"evaluated {rep['evaluated']}{edge})")
             print(format_metrics({k: v for k, v in rep['metrics'].items() if v is not None}))
     return trainer
 
@@ -721,21 +813,24 @@ def mti_eval(
     edge_thresholds: int = 99,  # thresholds of the edge benchmark
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
     workers: int = 0,  # DataLoader worker processes
+    threads: int = 0,  # torch threads, also the processes that score the edge maps (0: the physical cores, or $MTI_NB_THREADS)
+    no_fast: bool = False,  # the plain path: no batch-norm folding, channels_last or inference_mode (the same numbers, slower)
     quiet: bool = False,  # no progress bar
 ) -> dict:
     "Evaluate a checkpoint on a split: print a metrics table and Δm (with --single-task), write them to a JSON file."
-    opts = dict(batch_size=batch_size, edge_thresholds=edge_thresholds, workers=workers)
-    for key, lo in (('batch_size', 1), ('edge_thresholds', 1), ('workers', 0)): _check_int(opts, key, lo)
+    opts = dict(batch_size=batch_size, edge_thresholds=edge_thresholds, workers=workers, threads=threads)
+    for key, lo in (('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(opts, key, lo)
     _one_of({'split': split}, 'split', ('train', 'val'))
     out = Path(out) if out else Path(checkpoint).parent/f'eval_{Path(checkpoint).stem}_{split}.json'
     if out.is_dir(): raise InputError(f'--out {out}: is a folder; give the name of the JSON file to write')
-    with memory_errors():
+    with memory_errors(), using_threads(threads) as n:
         dev = pick_device(device)
         model, cfg, ck = load_model(checkpoint, dev, data)
         single = read_single_task(single_task, cfg['tasks'])
         ds = open_split(cfg, split)
-        metrics = val_metrics({**cfg, **opts}, ds.eval_classes)
-        res = evaluate(model, DataLoader(ds, batch_size=batch_size, num_workers=workers), metrics, device=dev, progress=not quiet)
+        metrics = val_metrics({**cfg, **opts}, ds.eval_classes, edge_workers=edge_processes(n))
+        with evaluation_model(model, fast=not no_fast) as m:
+            res = evaluate(m, DataLoader(ds, batch_size=batch_size, num_workers=workers), metrics, device=dev, progress=not quiet)
     dm = None
     if single: dm = delta_m(res, single, cfg['tasks'])
     else: print('no single-task results given (--single-task FILE ...): Δm not computed', file=sys.stderr)
@@ -802,14 +897,16 @@ def mti_predict(
     data: str = None,  # dataset folder [default: the one the model was trained on]
     out: str = None,  # folder for the PNGs [default: predictions/ beside the checkpoint]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
+    threads: int = 0,  # torch threads (0: the physical cores, or $MTI_NB_THREADS)
+    no_fast: bool = False,  # the plain path: no batch-norm folding, channels_last or inference_mode (the same pictures, slower)
 ) -> list[Path]:
     "Save one PNG per image with the input and every task's prediction (and its labels for dataset images); nothing is written outside --out."
     if images and ids: raise InputError('give --images or --ids, not both')
-    _check_int({'n': n}, 'n', 1)
+    _check_int({'n': n}, 'n', 1); _check_int({'threads': threads}, 'threads', 0)
     _one_of({'split': split}, 'split', ('train', 'val'))
     out = Path(out) if out else Path(checkpoint).parent/'predictions'
     if out.exists() and not out.is_dir(): raise InputError(f'--out {out}: is a file, not a folder')
-    with memory_errors():
+    with memory_errors(), using_threads(threads):
         dev = pick_device(device)
         model, cfg, _ = load_model(checkpoint, dev, data)
         channels = DATASET_TASKS[cfg['dataset']]
@@ -823,11 +920,12 @@ def mti_predict(
             samples = [(i, ds[ds.ids.index(i)]) for i in ids]
         paths, root = [out/f for f in output_names([name for name, _ in samples])], Path(os.path.abspath(out))
         if outside := [str(p) for p in paths if Path(os.path.abspath(p)).parent != root]: raise InputError(f'--out {out}: {outside[0]} would be written outside it')
-        for (name, s), path in zip(samples, paths):
-            with torch.no_grad(): pred = model(s['image'][None].to(dev))['final']
-            fig = prediction_figure(s, {t: pred[t][0].cpu() for t in cfg['tasks']}, channels, title=name)
-            with atomic_path(path) as tmp: fig.savefig(tmp, dpi=72)
-            plt.close(fig)
+        with evaluation_model(model, fast=not no_fast) as net:
+            for (name, s), path in zip(samples, paths):
+                with torch.no_grad(): pred = net(s['image'][None].to(dev))['final']
+                fig = prediction_figure(s, {t: pred[t][0].cpu() for t in cfg['tasks']}, channels, title=name)
+                with atomic_path(path) as tmp: fig.savefig(tmp, dpi=72)
+                plt.close(fig)
     print(f'{len(paths)} pictures in {out}' + ''.join(f'\n  {f} -> {p.name}' for f, p in zip(images or [], paths) if p.name != f'{Path(f).stem}.png'))
     return paths
 
