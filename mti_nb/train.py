@@ -45,7 +45,7 @@ from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays
 
 # %% auto #0
 __all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'REPORT_EDGE_THRESHOLDS', 'DEFAULTS', 'RUNTIME_KEYS',
-           'CHECKPOINT_KEYS', 'QUICK', 'option', 'make_config', 'build_model', 'poly_factor', 'adam_options',
+           'CHECKPOINT_KEYS', 'RECIPES', 'option', 'make_config', 'build_model', 'poly_factor', 'adam_options',
            'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state', 'set_rng_state',
            'dist_env', 'pick_device', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite', 'val_metrics',
            'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score', 'load_checkpoint',
@@ -698,7 +698,10 @@ def format_metrics(metrics: Mapping[str, float], dm: Mapping[str, float] | None 
     return '\n'.join(lines)
 
 # %% ../nbs/12_train.ipynb #53
-QUICK = dict(size=(96, 128), batch_size=8, epochs=3)   # the default run: ~10 minutes on a 2-core CPU
+RECIPES: dict[str, dict[str, Any]] = {   # named training recipes for mti_train (--recipe); any option given overrides them
+    'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3),        # the default: from scratch, about 10 minutes on a 2-core CPU
+    'paper': dict(size=(480, 640), batch_size=6, epochs=80, lr=1e-4),     # the paper's NYUD recipe (suppl. A.2.1)
+    'reference': dict(size=(480, 640), batch_size=8, epochs=100, lr=1e-4)}  # the reference implementation's configs
 
 @contextmanager
 def memory_errors() -> Iterator[None]:
@@ -727,6 +730,12 @@ def _data_root(dataset: str, data: str | None, progress: bool = True, wait: floa
     generate_dataset(root, progress=progress)
     return root
 
+def _recipe(name: str | None) -> dict[str, Any]:
+    """The settings of the recipe called `name` (None: 'demo'); `InputError` naming --recipe otherwise."""
+    if name is None: name = 'demo'
+    if name not in RECIPES: raise InputError(f'--recipe must be one of {", ".join(RECIPES)}; got {name!r}')
+    return RECIPES[name]
+
 def _weight_overrides(items: Sequence[str] | None) -> dict[str, float]:
     """['normals=5', 'edge=20'] -> {'normals': 5.0, 'edge': 20.0}."""
     out = {}
@@ -748,11 +757,12 @@ def mti_train(
     weights: str = None,  # backbone weights file downloaded elsewhere
     no_fpm: bool = False,  # ablation: no feature propagation between scales
     scales: Param('MTI-Net scales: 0 (1/4) .. 3 (1/32) [default: 0 1 2 3]', int, nargs='+') = None,
-    epochs: int = None,  # training epochs (the paper's NYUD recipe, suppl. A.2: 80 at batch 6; the reference configs: 100 at batch 8); with --resume, a larger value extends the run [default: 3]
-    batch_size: int = None,  # images per step and process [default: 8]
-    lr: float = None,  # Adam learning rate (poly decay per epoch) [default: 0.0001]
+    recipe: str = None,  # demo (96x128, batch 8, 5 epochs, lr 1e-3: a from-scratch demo of about 10 minutes), paper (the paper's NYUD recipe, suppl. A.2.1: 480x640, batch 6, 80 epochs, lr 1e-4) or reference (the reference configs: 480x640, batch 8, 100 epochs, lr 1e-4); options given override it [default: demo]
+    epochs: int = None,  # training epochs; with --resume, a larger value extends the run [default: from --recipe; demo 5]
+    batch_size: int = None,  # images per step and process [default: from --recipe; demo 8]
+    lr: float = None,  # Adam learning rate (poly decay per epoch) [default: from --recipe; demo 0.001]
     weight_decay: float = None,  # Adam weight decay [default: 0.0001]
-    size: Param('image height and width (the paper: 480 640 for NYUD) [default: 96 128]', int, nargs=2) = None,
+    size: Param('image height and width [default: from --recipe; demo 96 128]', int, nargs=2) = None,
     loss_weights: Param('task weight overrides, e.g. normals=5 edge=20', str, nargs='+') = None,
     single_task: Param('JSON files of single-task results (mti_eval output): select the model by Δm', str, nargs='+') = None,
     edge_thresholds: int = None,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF); the reported checkpoint is evaluated once with the full 99 at the end [default: 9]
@@ -776,9 +786,11 @@ def mti_train(
     with memory_errors():
         if resume:
             if out is None: raise InputError('--resume needs --out, the folder of the run to continue')
+            if recipe is not None: raise InputError('--recipe: a resumed run keeps its settings (a larger --epochs extends it)')
             trainer = Trainer({**given, 'out': out}, resume=True, progress=not quiet)
         else:
-            cfg = make_config(**{**QUICK, 'size': list(QUICK['size']), **given, 'out': out or ''})   # every option checked before any work
+            base = _recipe(recipe)
+            cfg = make_config(**{**base, 'size': list(base['size']), **given, 'out': out or ''})   # every option checked before any work
             named = Path(cfg['data']) if data else (default_data_dir()/'nyud_synth' if cfg['dataset'] == 'nyud' else None)
             cfg['out'] = out or f"runs/{cfg['model']}_{cfg['backbone']}_{named.name if named else cfg['dataset']}"
             check_files(cfg)
