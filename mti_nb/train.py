@@ -808,6 +808,8 @@ def mti_train(
             print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val; "
                   f"evaluated {rep['evaluated']}{edge})")
             print(format_metrics({k: v for k, v in rep['metrics'].items() if v is not None}))
+            pics = mti_predict(str(trainer.out/rep['checkpoint']), n=4, device=str(trainer.device))   # see what the numbers mean
+            print(f"predictions of {rep['checkpoint']} beside the labels: {pics[0].parent}/ ({len(pics)} PNGs); curves: {trainer.out/'curves.png'}")
     return trainer
 
 def mti_train_cli():
