@@ -208,7 +208,9 @@ def trace_shapes(model: nn.Module, x: Tensor) -> dict[str, list[tuple[int, ...]]
 def plot_data_flow(model: MTINet, size: tuple[int, int] = (480, 640), dpi: int = 72):
     """Draw MTI-Net's data flow per scale with the tensor shapes of a real forward pass at `size`."""
     if not isinstance(model, MTINet): raise TypeError(f'plot_data_flow draws MTINet models, got {type(model).__name__}')
-    tr = trace_shapes(model.eval(), torch.randn(1, 3, *size))
+    was_training = model.training
+    try: tr = trace_shapes(model.eval(), torch.randn(1, 3, *size))
+    finally: model.train(was_training)                                # leave the model in the mode it came in
     fmt = lambda shp: '×'.join(map(str, shp[1:]))
     nA, nT, scales = len(model.all_tasks), len(model.tasks), list(reversed(model.scales))
     step = 1.45
