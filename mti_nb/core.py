@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import colorsys
+import math
 import os
 import random
 import re
@@ -22,8 +23,8 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'class_palette', 'atomic_path', 'write_text_atomic', 'clean_stale_temps', 'set_seed', 'default_data_dir',
-           'InputError', 'cli_parser', 'user_error_message', 'run_cli']
+           'class_palette', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps', 'set_seed',
+           'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -73,6 +74,16 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write `text` to `path` atomically and return the path."""
     with atomic_path(path) as tmp: Path(tmp).write_text(text, encoding='utf-8')
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #c634863f
+def jsonable(x):
+    """`x` as strict JSON data: numpy numbers as Python ones, NaN and infinities as None, tuples as lists, keys as strings."""
+    if isinstance(x, (bool, np.bool_)): return bool(x)
+    if isinstance(x, (int, np.integer)): return int(x)
+    if isinstance(x, (float, np.floating)): return float(x) if math.isfinite(x) else None
+    if isinstance(x, dict): return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [jsonable(v) for v in x]
+    return x
 
 # %% ../nbs/00_core.ipynb #d0734f23
 _TEMP_NAME = re.compile(r'\..+\.[0-9a-f]{8}\.tmp(\.[^.]+)?')   # what atomic_path names its temporary files

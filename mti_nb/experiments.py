@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 import mti_nb
-from .core import PASCAL_TASKS, InputError, default_data_dir, run_cli, write_text_atomic
+from .core import PASCAL_TASKS, InputError, default_data_dir, jsonable, run_cli, write_text_atomic
 from .synthetic import check_size, generate_synthetic, synth_spec
 from .initial_prediction import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
@@ -264,15 +264,6 @@ def ensure_dataset(dataset: str, recipe: Recipe, data_dir: str | os.PathLike | N
 # %% ../nbs/16_experiments.ipynb #20
 RESULTS_FORMAT, RESULTS_VERSION = 'mti_nb paper results', 1
 
-def _plain(x: Any) -> Any:
-    """`x` as strict JSON: numpy numbers as Python ones, NaN and infinities as None, tuples as lists."""
-    if isinstance(x, (bool, np.bool_)): return bool(x)
-    if isinstance(x, (int, np.integer)): return int(x)
-    if isinstance(x, (float, np.floating)): return float(x) if math.isfinite(x) else None
-    if isinstance(x, Mapping): return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_plain(v) for v in x]
-    return x
-
 def read_results(path: str | os.PathLike) -> dict:
     """The results file at `path` (an empty one if it does not exist); `InputError` naming the file if it is not one."""
     path = Path(path)
@@ -288,7 +279,7 @@ def read_results(path: str | os.PathLike) -> dict:
 
 def write_results(path: str | os.PathLike, data: Mapping) -> Path:
     """Write the results `data` to `path` atomically (strict JSON, one key per line)."""
-    return write_text_atomic(path, json.dumps(_plain(data), indent=1, ensure_ascii=False) + '\n')
+    return write_text_atomic(path, json.dumps(jsonable(data), indent=1, ensure_ascii=False) + '\n')
 
 def find_run(data: Mapping, row: str, seed: int, run_hash: str) -> dict | None:
     """The record of (row, seed, run hash) in the results `data`, or None."""
@@ -299,7 +290,7 @@ def append_run(path: str | os.PathLike, record: Mapping, timeout: float = 600.) 
     with locked(path, timeout):
         data = read_results(path)
         if find_run(data, record['row'], record['seed'], record['run_hash']) is not None: return False
-        data['runs'].append(_plain(record))
+        data['runs'].append(jsonable(record))
         write_results(path, data)
     return True
 
@@ -433,7 +424,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
                   wall_s=round(train_s + eval_s, 1), train_s=round(train_s, 1), eval_s=round(eval_s, 1), sittings=len(sittings),
                   machine=machine_info(trainer.device), code=code_version(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     if not append_run(results, record): return 'done', find_run(read_results(results), row, seed, h)   # another process was quicker
-    return 'ran', _plain(record)
+    return 'ran', jsonable(record)
 
 # %% ../nbs/16_experiments.ipynb #36
 def mean_std(values: Iterable[float | None]) -> dict[str, float | int | None]:

@@ -34,7 +34,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .core import NYUD_TASKS, PASCAL_TASKS, InputError, atomic_path, write_text_atomic, clean_stale_temps, set_seed, default_data_dir, run_cli
+from .core import NYUD_TASKS, PASCAL_TASKS, InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, set_seed, default_data_dir, run_cli
 from .synthetic import generate_dataset
 from .data import get_dataset, read_image, val_transform, denormalize, task_image
 from .backbones import BACKBONES, get_backbone
@@ -366,13 +366,6 @@ def _build(cfg: Mapping) -> nn.Module:
         if not (cfg['pretrained'] or cfg['weights']): raise
         raise InputError(f"{'--weights ' + cfg['weights'] if cfg['weights'] else '--pretrained'}: {e}") from e
 
-def _jsonable(x):
-    """`x` with non-finite floats replaced by None (strict JSON)."""
-    if isinstance(x, float): return x if math.isfinite(x) else None
-    if isinstance(x, Mapping): return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
-    return x
-
 class Trainer:
     """Train the network of `cfg` (see `make_config`); `resume=True` continues exactly from `cfg['out']` (see `resume_config` for what `cfg` may change); `full_eval=False` leaves the final full-benchmark evaluation of best.pt to the caller."""
     def __init__(self, cfg: Mapping, resume: bool = False, progress: bool = True,
@@ -627,7 +620,7 @@ class Trainer:
         if reported and 'edge' in self.cfg['tasks']: reported['edge_thresholds'] = final['edge_thresholds'] if final else best.get('edge_thresholds')
         if final: reported['eval_seconds'] = final['seconds']
         if reported: reported['metrics'] = final['metrics'] if final else {k[4:]: v for k, v in best.items() if k.startswith('val/')}
-        return _jsonable({'config': self.cfg, 'finished': self.epoch >= self.cfg['epochs'], 'epochs_done': self.epoch,
+        return jsonable({'config': self.cfg, 'finished': self.epoch >= self.cfg['epochs'], 'epochs_done': self.epoch,
                           'selection': self.best, 'reported': reported, 'runtime': self.runtime, 'history': self.history})
 
     def write_logs(self) -> None:
@@ -852,7 +845,7 @@ def mti_eval(
               'tasks': cfg['tasks'], 'metrics': res, 'delta_m': dm}
     if note := log_disagreement(checkpoint, ck):
         print(note, file=sys.stderr); result['note'] = note
-    write_text_atomic(out, json.dumps(_jsonable(result), indent=1))
+    write_text_atomic(out, json.dumps(jsonable(result), indent=1))
     print(f'{checkpoint} on {split} ({len(ds)} images):\n' + format_metrics(res, dm) + f'\nwritten to {out}')
     return result
 
