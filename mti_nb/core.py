@@ -75,7 +75,7 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp: Path(tmp).write_text(text, encoding='utf-8')
     return Path(path)
 
-# %% ../nbs/00_core.ipynb #c634863f
+# %% ../nbs/00_core.ipynb #2d98771e
 def jsonable(x):
     """`x` as strict JSON data: numpy numbers as Python ones, NaN and infinities as None, tuples as lists, keys as strings."""
     if isinstance(x, (bool, np.bool_)): return bool(x)
