@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import torch
 from fastcore.script import anno_parser
 
 # %% auto #0
-__all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'nyud_id',
-           'class_palette', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps', 'set_seed',
+__all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
+           'nyud_id', 'class_palette', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps', 'set_seed',
            'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
@@ -47,6 +46,16 @@ def nyud_id(name: str) -> int:
     """The 1-based NYUD-v2 40-class id of a class `name` (as stored in label PNGs)."""
     try: return NYUD40_CLASSES.index(name) + 1
     except ValueError: raise KeyError(f'{name!r} is not one of the 40 NYUD-v2 classes: {", ".join(NYUD40_CLASSES)}') from None
+
+# %% ../nbs/00_core.ipynb #3ab79052
+_PART_NAMES = {
+    'head': ('head', 'hair', 'leye', 'reye', 'lear', 'rear', 'lebrow', 'rebrow', 'nose', 'mouth'),
+    'torso': ('torso', 'neck'),
+    'upper arms': ('luarm', 'ruarm'),
+    'lower arms': ('llarm', 'rlarm', 'lhand', 'rhand'),
+    'upper legs': ('luleg', 'ruleg'),
+    'lower legs': ('llleg', 'rlleg', 'lfoot', 'rfoot')}
+PART_GROUPS: dict[str, int] = {name: HUMAN_PARTS.index(group) for group, names in _PART_NAMES.items() for name in names}
 
 # %% ../nbs/00_core.ipynb #14
 def class_palette(n: int) -> np.ndarray:
@@ -99,6 +108,7 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list
 # %% ../nbs/00_core.ipynb #25
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators."""
+    import torch   # here, not at the top: the dataset generators import core and need no torch
     random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
 
 def default_data_dir() -> Path:

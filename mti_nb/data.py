@@ -27,8 +27,8 @@ from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, InputErro
 from .synthetic import EVAL_CLASSES_FILE
 
 # %% auto #0
-__all__ = ['MAX_DEPTH', 'NORMALS_TOL', 'PART_GROUPS', 'Reader', 'SEGMENTATION_TASKS', 'SAMPLE_KEYS', 'IMAGENET_MEAN',
-           'IMAGENET_STD', 'DEFAULT_SIZE', 'DATASETS', 'check_tasks', 'read_image', 'read_nyud_semseg', 'read_depth',
+__all__ = ['MAX_DEPTH', 'NORMALS_TOL', 'Reader', 'SEGMENTATION_TASKS', 'SAMPLE_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD',
+           'DEFAULT_SIZE', 'DATASETS', 'check_tasks', 'read_image', 'read_nyud_semseg', 'read_depth',
            'read_normals_npy', 'read_binary_npy', 'read_pascal_semseg', 'read_saliency', 'decode_normals_png',
            'read_normals_png', 'load_mat', 'read_human_parts', 'context_edges', 'read_context_edges',
            'MultiTaskDataset', 'read_split', 'read_eval_classes', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
@@ -172,14 +172,7 @@ def load_mat(path: str | os.PathLike) -> dict[str, Any]:
         raise InputError(f'{path} could not be read as a MATLAB file ({type(e).__name__}: {" ".join(str(e).split())})') from e
 
 # %% ../nbs/02_data.ipynb #27
-_PART_NAMES = {
-    'head': ('head', 'hair', 'leye', 'reye', 'lear', 'rear', 'lebrow', 'rebrow', 'nose', 'mouth'),
-    'torso': ('torso', 'neck'),
-    'upper arms': ('luarm', 'ruarm'),
-    'lower arms': ('llarm', 'rlarm', 'lhand', 'rhand'),
-    'upper legs': ('luleg', 'ruleg'),
-    'lower legs': ('llleg', 'rlleg', 'lfoot', 'rfoot')}
-PART_GROUPS: dict[str, int] = {name: HUMAN_PARTS.index(group) for group, names in _PART_NAMES.items() for name in names}
+from .core import PART_GROUPS   # part name -> its group's index in HUMAN_PARTS (defined in 00_core)
 
 # %% ../nbs/02_data.ipynb #29
 def _mask(m: Any, size: tuple[int, int], path: Path) -> np.ndarray:
