@@ -1,11 +1,18 @@
 """Run every notebook's tests (as `nbdev_test` does), then the real-browser widget test, and print one line
 per notebook plus `N passed, N failed, N skipped` (the browser test adds its own checks to the counts).
 
+Figures: every code cell that draws a figure when it runs must carry that figure (a PNG, nothing else) in the
+committed notebook, so that a reader sees each chapter's pictures without running it; a notebook whose committed
+figures do not match the cells that draw fails. `--refresh-figures` writes the figures of this run into the
+notebooks instead (and keeps no other output), so one command refreshes them:
+    python .ci/test_nbs.py --no-browser --refresh-figures [NOTEBOOK ...]
+
 The browser test needs Debian's Chromium (`apt-get install chromium`) and Python Playwright (in the dev extra);
 without them it is reported as skipped. Usage: python .ci/test_nbs.py [--flags slow] [--workers 2] [--no-browser] [NOTEBOOK ...]
 """
 import argparse
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -18,19 +25,47 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 
-def run_one(args: tuple[str, list[str], list[str]]) -> tuple[str, bool, float]:
-    """Test one notebook in this (worker) process; return (name, ok, seconds)."""
+def png_outputs(outputs) -> list[dict]:
+    """The figures among a cell's outputs, each as a display_data output holding only its PNG."""
+    return [{'data': {'image/png': o['data']['image/png']}, 'metadata': {}, 'output_type': 'display_data'}
+            for o in outputs or [] if 'image/png' in (o.get('data') or {})]
+
+
+def run_one(args: tuple[str, list[str], list[str]]) -> tuple[str, bool, float, dict[str, list[dict]]]:
+    """Test one notebook in this (worker) process; return (name, ok, seconds, {cell id: the figures it drew})."""
     path, skip, force = args
     os.environ['IN_TEST'] = '1'
     import torch
     torch.set_num_threads(1)  # workers run side by side: don't oversubscribe the cores
-    from nbdev.test import test_nb
+    import nbdev.test
     from nbdev.config import get_config
+    ran, run_all = {}, nbdev.test.CaptureShell.run_all
+    def keep(self, nb, *a, **k):  # remember the executed notebook: its cells carry the outputs
+        ran['nb'] = nb
+        return run_all(self, nb, *a, **k)
+    nbdev.test.CaptureShell.run_all = keep
     start = time.time()
-    try: ok, _ = test_nb(Path(path), skip_flags=skip, force_flags=force, basepath=get_config().config_path)
+    try: ok, _ = nbdev.test.test_nb(Path(path), skip_flags=skip, force_flags=force, basepath=get_config().config_path)
     except Exception as e:  # a crash of the runner itself counts as a failure of that notebook
         print(f'{path}: {e!r}', file=sys.stderr); ok = False
-    return Path(path).name, ok, time.time() - start
+    figs = {c['id']: f for c in (ran['nb'].cells if 'nb' in ran else []) if c.get('cell_type') == 'code' and (f := png_outputs(c.get('outputs')))}
+    return Path(path).name, ok, time.time() - start, figs
+
+
+def figure_problems(path: str, figs: dict[str, list[dict]], refresh: bool) -> list[str]:
+    """Compare the figures drawn in this run with the committed ones (or write them with `refresh`); what does not match."""
+    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    cells = [c for c in nb['cells'] if c['cell_type'] == 'code']
+    if refresh:
+        for c in cells: c['outputs'], c['execution_count'] = figs.get(c.get('id'), []), None
+        Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+        return []
+    out = []
+    for i, c in enumerate(nb['cells']):
+        if c['cell_type'] != 'code': continue
+        drawn, kept = len(figs.get(c.get('id'), [])), len(png_outputs(c.get('outputs')))
+        if drawn != kept: out.append(f'cell {i} draws {drawn} figure(s) but carries {kept}')
+    return out
 
 
 def browser_test() -> tuple[int, int, int]:
@@ -57,6 +92,7 @@ def main() -> int:
     p.add_argument('--flags', nargs='*', default=[], help='test flags to run too, e.g. slow')
     p.add_argument('--no-browser', action='store_true', help='skip the real-browser widget test')
     p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1), help='notebooks run in parallel')
+    p.add_argument('--refresh-figures', action='store_true', help="write this run's figures into the notebooks (and no other output)")
     a = p.parse_args()
     from nbdev.config import get_config
     cfg = get_config()
@@ -68,8 +104,11 @@ def main() -> int:
     start = time.time()
     # a fresh process per notebook: IPython replaces __main__ in the worker, and notebooks must not share state
     with ProcessPoolExecutor(max_workers=max(1, a.workers), mp_context=mp.get_context('spawn'), max_tasks_per_child=1) as ex:
-        for name, ok, secs in ex.map(run_one, jobs):
-            print(f'{"PASS" if ok else "FAIL"} {name} ({secs:.1f}s)', flush=True)
+        for (path, *_), (name, ok, secs, figs) in zip(jobs, ex.map(run_one, jobs)):
+            bad = figure_problems(path, figs, a.refresh_figures and ok) if ok else []
+            if bad: print(f'{path}: ' + '; '.join(bad) + f' (refresh: python .ci/test_nbs.py --no-browser --refresh-figures {path})', file=sys.stderr)
+            ok = ok and not bad
+            print(f'{"PASS" if ok else "FAIL"} {name} ({secs:.1f}s)' + (f' ({sum(map(len, figs.values()))} figures written)' if a.refresh_figures and ok else ''), flush=True)
             passed += ok; failed += not ok
     skipped = 0
     if not a.no_browser and not a.notebooks:
