@@ -206,7 +206,7 @@ def _check_scene(scene: Scene, cam: Camera):
         bad = sorted({p.kind for p in scene.prims[6:] if p.kind not in _HIT})
         raise ValueError(f'unknown primitive kind(s) {bad}: expected one of {sorted(_HIT)}')
     if not all(0 < cam.pos[k] < scene.room[k] for k in range(3)):
-        raise ValueError(f'the camera at {tuple(np.round(cam.pos, 3))} is outside the room (0, 0, 0)-{tuple(scene.room)}')
+        raise ValueError(f'the camera at {tuple(round(float(x), 3) for x in cam.pos)} is outside the room (0, 0, 0)-{tuple(float(x) for x in scene.room)}')
 
 def trace(scene: Scene, cam: Camera):
     """Cast one ray per pixel: ray directions, hit parameter t (= camera depth), primitive index and world normals."""
