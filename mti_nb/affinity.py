@@ -22,7 +22,8 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .core import IGNORE_INDEX, NYUD_TASKS, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic
-from .data import NYUD, MultiTaskDataset, task_image
+from .data import NYUD, MultiTaskDataset
+from .drawing import task_image
 from .synthetic import generate_dataset
 
 # %% auto #0

@@ -11,8 +11,6 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-import matplotlib.pyplot as plt
-from matplotlib.colors import ListedColormap
 import numpy as np
 import scipy.io
 import torch
@@ -23,7 +21,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
-from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, InputError, class_palette
+from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, InputError
 from .synthetic import EVAL_CLASSES_FILE
 
 # %% auto #0
@@ -33,8 +31,7 @@ __all__ = ['MAX_DEPTH', 'NORMALS_TOL', 'Reader', 'SEGMENTATION_TASKS', 'SAMPLE_K
            'read_normals_png', 'load_mat', 'read_human_parts', 'context_edges', 'read_context_edges',
            'MultiTaskDataset', 'read_split', 'read_eval_classes', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
            'affine', 'resize', 'normalize', 'denormalize', 'Compose', 'RandomHorizontalFlip', 'RandomZoom',
-           'RandomScaleRotate', 'Resize', 'Normalize', 'train_transform', 'val_transform', 'get_dataset',
-           'class_colours', 'task_image', 'show_batch']
+           'RandomScaleRotate', 'Resize', 'Normalize', 'train_transform', 'val_transform', 'get_dataset']
 
 # %% ../nbs/02_data.ipynb #6
 def check_tasks(tasks: str | Iterable[str] | None, valid: dict[str, int], dataset: str) -> list[str]:
@@ -468,35 +465,3 @@ def get_dataset(name: str, root: str | os.PathLike, split: str = 'train', tasks:
     augment = split == 'train' if augment is None else augment
     transform = (train_transform if augment else val_transform)(key, size)
     return DATASETS[key](root, split, tasks, transform)
-
-# %% ../nbs/02_data.ipynb #98
-def class_colours(n: int) -> ListedColormap:
-    """`class_palette(n)` as a colour map, ignored pixels drawn white."""
-    cmap = ListedColormap(class_palette(n))
-    cmap.set_bad('white')
-    return cmap
-
-def task_image(task: str, x: torch.Tensor, channels: dict[str, int]) -> tuple[np.ndarray, dict]:
-    """An array and `imshow` keywords to draw one task map."""
-    x = x.detach().cpu()
-    if task in ('semseg', 'human_parts'):
-        return np.ma.masked_equal(x.numpy(), IGNORE_INDEX), dict(cmap=class_colours(channels[task]), vmin=-0.5,
-                                                                 vmax=channels[task] - 0.5, interpolation='nearest')
-    if task == 'depth': return np.ma.masked_equal(x[0].numpy(), 0), dict(cmap='viridis')
-    if task == 'normals': return ((x.permute(1, 2, 0).numpy() + 1) / 2 * (x.norm(dim=0, keepdim=True) > 0).permute(1, 2, 0).numpy()).clip(0, 1), {}
-    return np.ma.masked_equal(x[0].numpy(), IGNORE_INDEX), dict(cmap=plt.get_cmap('gray').with_extremes(bad='#c8d4ff'), vmin=0, vmax=1)
-
-def show_batch(batch: dict, n: int = 2, channels: dict[str, int] | None = None, size: float = 1.8) -> plt.Figure:
-    """Plot the first `n` samples of a (normalised) batch: image, then every task map."""
-    channels = channels or {**PASCAL_TASKS, **NYUD_TASKS}
-    tasks = [k for k in batch if k not in ('image', 'meta')]
-    n = min(n, len(batch['image']))
-    fig, axs = plt.subplots(n, 1 + len(tasks), figsize=(size * (1 + len(tasks)), size * n * 0.8), squeeze=False, dpi=72)
-    for i in range(n):
-        axs[i, 0].imshow(denormalize(batch['image'][i]).permute(1, 2, 0).numpy())
-        for j, t in enumerate(tasks, 1):
-            arr, kw = task_image(t, batch[t][i], channels)
-            axs[i, j].imshow(arr, **kw)
-        for j, title in enumerate(['image'] + tasks): axs[i, j].set_axis_off(); axs[0, j].set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig

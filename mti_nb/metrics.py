@@ -20,15 +20,13 @@ from scipy.sparse import csr_matrix
 from skimage.morphology import thin as thin_binary
 from torch import Tensor, nn
 from tqdm.auto import tqdm
-import matplotlib.pyplot as plt
 
 from .core import HUMAN_PARTS, IGNORE_INDEX, InputError, NYUD40_CLASSES, NYUD_TASKS, PASCAL_CLASSES, PASCAL_TASKS
 
 # %% auto #0
-__all__ = ['SAL_THRESHOLDS', 'MAIN_METRIC', 'LOWER_IS_BETTER', 'Metric', 'SegMetric', 'plot_confusion', 'DepthMetric',
-           'NormalsMetric', 'SaliencyMetric', 'max_bipartite_matching', 'match_edges', 'edge_nms', 'edge_thresholds',
-           'edge_counts', 'edge_scores', 'EdgeMetric', 'plot_edge_match', 'plot_pr_curve', 'make_metric',
-           'MultiTaskMetrics', 'evaluate', 'delta_m']
+__all__ = ['SAL_THRESHOLDS', 'MAIN_METRIC', 'LOWER_IS_BETTER', 'Metric', 'SegMetric', 'DepthMetric', 'NormalsMetric',
+           'SaliencyMetric', 'max_bipartite_matching', 'match_edges', 'edge_nms', 'edge_thresholds', 'edge_counts',
+           'edge_scores', 'EdgeMetric', 'edge_match', 'make_metric', 'MultiTaskMetrics', 'evaluate', 'delta_m']
 
 # %% ../nbs/11_metrics.ipynb #6
 def _tensor(x) -> Tensor:
@@ -115,18 +113,6 @@ class SegMetric(Metric):
         res = {'mIoU': 100 * np.nan_to_num(iou[self.classes]).mean(), 'mIoU_present': 100 * np.nanmean(iou),
                'pixel_acc': 100 * np.trace(c) / c.sum(), 'mean_acc': 100 * np.mean(np.diag(c)[present] / c.sum(1)[present])}
         return {k: float(v) for k, v in {**res, **{f'IoU/{n}': 100 * v for n, v in zip(names, iou)}}.items()}
-
-# %% ../nbs/11_metrics.ipynb #14
-def plot_confusion(metric: SegMetric, ax=None, max_classes: int = 20):
-    """Show the row-normalised confusion matrix of a `SegMetric` (the first `max_classes` classes)."""
-    c = metric.confusion.double().numpy()[:max_classes, :max_classes]
-    c = c / np.maximum(c.sum(1, keepdims=True), 1)
-    names = (metric.names or [str(i) for i in range(metric.n)])[:max_classes]
-    ax = ax or plt.subplots(figsize=(3.6, 3.2), dpi=72)[1]
-    ax.imshow(c, cmap='Blues', vmin=0, vmax=1)
-    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7); ax.set_yticks(range(len(names)), names, fontsize=7)
-    ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(f'{metric.task}: mIoU {metric.compute()["mIoU"]:.1f}')
-    return ax
 
 # %% ../nbs/11_metrics.ipynb #17
 class DepthMetric(Metric):
@@ -432,29 +418,14 @@ class EdgeMetric(Metric):
         return edge_scores(np.stack(self.counts), self.thresholds)
 
 # %% ../nbs/11_metrics.ipynb #69
-def plot_edge_match(prob: np.ndarray, gt: np.ndarray, threshold: float, max_dist: float = 0.0075, nms: bool = False,
-                    thin: bool = True, ax=None):
-    """Colour the matching at one threshold as the benchmark sees it: green matched, red false positive, blue missed ground truth."""
-    b = (edge_nms(prob) if nms else np.asarray(prob)) >= threshold
-    if thin: b = thin_binary(b)
-    mp, mg = match_edges(b, gt > 0.5, max_dist * math.hypot(*gt.shape))
-    rgb = np.ones(gt.shape + (3,))
-    rgb[(gt > 0.5) & ~mg] = (0.2, 0.3, 1.); rgb[b & ~mp] = (1., 0.2, 0.2); rgb[mp] = (0.1, 0.7, 0.1)
-    ax = ax or plt.subplots(figsize=(3, 3), dpi=72)[1]
-    ax.imshow(rgb, interpolation='nearest'); ax.set_axis_off(); ax.set_title(f't = {threshold:.2f}')
-    return ax
-
-def plot_pr_curve(metric: EdgeMetric, ax=None):
-    """The dataset precision-recall curve of an `EdgeMetric` with the ODS point and iso-F contours."""
-    c, s = metric.pr_curve(), metric.compute()
-    ax = ax or plt.subplots(figsize=(3.4, 3.2), dpi=72)[1]
-    rr, pp = np.meshgrid(np.linspace(0.01, 1, 100), np.linspace(0.01, 1, 100))
-    ax.contour(rr, pp, 2 * rr * pp / (rr + pp), levels=np.arange(0.1, 1, 0.1), colors='0.85', linewidths=0.7)
-    ax.plot(c['recall'], c['precision'], lw=2)
-    k = int(np.argmax(c['f']))
-    ax.plot(c['recall'][k], c['precision'][k], 'o', color='C3', label=f"ODS F={s['odsF']:.1f} @ t={s['ods_threshold']:.2f}")
-    ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_xlabel('recall'); ax.set_ylabel('precision'); ax.legend(fontsize=8, loc='lower left')
-    return ax
+def edge_match(prob: np.ndarray, gt: np.ndarray, threshold: float, max_dist: float = 0.0075, nms: bool = False,
+               thin: bool = True) -> dict[str, np.ndarray | float]:
+    """The benchmark's matching of one edge map at one threshold: predicted (thinned) and ground-truth edges, and the matched pixels of each."""
+    pred = (edge_nms(prob) if nms else np.asarray(prob)) >= threshold
+    if thin: pred = thin_binary(pred)
+    gt = np.asarray(gt) > 0.5
+    mp, mg = match_edges(pred, gt, max_dist * math.hypot(*gt.shape))
+    return {'pred': pred, 'gt': gt, 'matched_pred': mp, 'matched_gt': mg, 'threshold': threshold}
 
 # %% ../nbs/11_metrics.ipynb #74
 MAIN_METRIC: dict[str, str] = {'semseg': 'mIoU', 'human_parts': 'mIoU', 'depth': 'rmse', 'normals': 'mean',

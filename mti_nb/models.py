@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.patches import FancyBboxPatch
 from torch import nn, Tensor
 from torchvision.models.resnet import Bottleneck, conv1x1
 
@@ -23,7 +21,7 @@ from .aggregation import Decoder, FeatureAggregation, concat_scales, conv_bn_rel
 # %% auto #0
 __all__ = ['FPN_TASK_CHANNELS', 'resolve_tasks', 'resolve_backbone', 'decoder_of', 'wants_initial', 'initial_out',
            'task_channels', 'MTINet', 'MultiTaskBaseline', 'SingleTaskNet', 'two_bottlenecks', 'PADNet', 'trace_shapes',
-           'plot_data_flow']
+           'data_flow']
 
 # %% ../nbs/08_models.ipynb #6
 def resolve_tasks(tasks: Mapping[str, int] | Sequence[str], what: str = 'tasks') -> dict[str, int]:
@@ -205,36 +203,10 @@ def trace_shapes(model: nn.Module, x: Tensor) -> dict[str, list[tuple[int, ...]]
     return shapes
 
 # %% ../nbs/08_models.ipynb #49
-def plot_data_flow(model: MTINet, size: tuple[int, int] = (480, 640), dpi: int = 72):
-    """Draw MTI-Net's data flow per scale with the tensor shapes of a real forward pass at `size`."""
-    if not isinstance(model, MTINet): raise TypeError(f'plot_data_flow draws MTINet models, got {type(model).__name__}')
+def data_flow(model: MTINet, size: tuple[int, int] = (480, 640)) -> dict:
+    """Tasks, scales and `trace_shapes` of one evaluation-mode pass at `size` (what `drawing.plot_data_flow` draws); the model's mode is restored."""
+    if not isinstance(model, MTINet): raise TypeError(f'data_flow traces MTINet models, got {type(model).__name__}')
     was_training = model.training
     try: tr = trace_shapes(model.eval(), torch.randn(1, 3, *size))
     finally: model.train(was_training)                                # leave the model in the mode it came in
-    fmt = lambda shp: '×'.join(map(str, shp[1:]))
-    nA, nT, scales = len(model.all_tasks), len(model.tasks), list(reversed(model.scales))
-    step = 1.45
-    fig, ax = plt.subplots(figsize=(10, 1.0 + 1.3 * len(scales)), dpi=dpi)
-    def box(cx, cy, text, color, w=1.9, h=0.7):
-        ax.add_patch(FancyBboxPatch((cx, cy - h / 2), w, h, boxstyle='round,pad=0.02', fc=color, ec='k', lw=0.8))
-        ax.text(cx + w / 2, cy, text, ha='center', va='center', fontsize=7.5)
-    arrow = lambda x0, y0, x1, y1: ax.annotate('', (x1, y1), (x0, y0), arrowprops=dict(arrowstyle='->', lw=0.8))
-    y_agg = -step * (len(scales) - 1) / 2
-    for row, s in enumerate(scales):
-        y = -row * step
-        ax.text(-0.15, y, f'1/{4 * 2**s}', ha='right', va='center', fontsize=9, weight='bold')
-        box(0.0, y, f'backbone\n{fmt(tr["backbone"][s])}', '#dddddd')
-        box(2.3, y, f'heads ({nA} tasks)\nfeatures {fmt(tr[f"initial.s{s}"][0])}', '#9ecae1')
-        arrow(1.9, y, 2.3, y)
-        box(6.9, y, f'distillation ({nT} from {nA})\n{fmt(tr[f"distillation.s{s}"][0])}', '#fdae6b')
-        arrow(4.2, y + 0.15, 6.9, y + 0.15)
-        if f'fpm.s{s}' in tr:
-            box(4.6, y - 0.72, f'FPM\n{fmt(tr[f"fpm.s{s}"][0])}', '#a1d99b', h=0.46)
-            arrow(4.2, y - 0.25, 4.6, y - 0.65)
-            arrow(4.6, y - 0.85, 3.6, y - step + 0.37)
-            ax.text(3.5, y - 1.0, 'upsample + concat', fontsize=6.5, ha='right', va='center', style='italic')
-        arrow(8.8, y, 9.3, y_agg)
-    box(9.3, y_agg, 'aggregation\n' + '\n'.join(f'{t}: {fmt(s)}' for t, s in zip(model.tasks, tr['aggregation'])), '#bcbddc', w=2.3, h=0.3 + 0.25 * nT)
-    ax.set_xlim(-0.8, 11.7); ax.set_ylim(-step * (len(scales) - 1) - 0.5, 0.5); ax.axis('off')
-    ax.set_title(f'MTI-Net data flow for a {size[0]}x{size[1]} input (per task: channels×height×width)', fontsize=9)
-    return fig
+    return {'size': tuple(size), 'tasks': list(model.tasks), 'all_tasks': list(model.all_tasks), 'scales': list(model.scales), 'shapes': tr}

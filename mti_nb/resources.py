@@ -9,7 +9,6 @@ import inspect
 import time
 from typing import Callable
 
-import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -19,7 +18,7 @@ from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
 __all__ = ['DATASET_SETUPS', 'PAPER_TABLE7', 'count_params', 'module_params', 'count_flops', 'resource_table', 'format_table',
-           'parse_size', 'mti_resources', 'mti_resources_cli', 'plot_module_resources']
+           'parse_size', 'mti_resources', 'mti_resources_cli']
 
 # %% ../nbs/09_resources.ipynb #6
 def count_params(module: nn.Module) -> int:
@@ -121,17 +120,3 @@ def mti_resources(
 def mti_resources_cli():
     "Console entry point of `mti_resources`."
     run_cli(mti_resources, prog='mti_resources')
-
-# %% ../nbs/09_resources.ipynb #38
-def plot_module_resources(model: nn.Module, size: tuple[int, int] = (480, 640), title: str = '', dpi: int = 72):
-    """Bar charts of parameters and FLOPs per module of `model` (build it on the meta device for speed)."""
-    params, (_, flops) = module_params(model), count_flops(model, size)
-    names = list(params)
-    fig, axs = plt.subplots(1, 2, figsize=(9, 1.2 + 0.19 * len(names)), dpi=dpi, sharey=True)
-    colors = ['#bbbbbb' if n == 'backbone' else '#9ecae1' if n.startswith('initial') else '#a1d99b' if n.startswith('fpm')
-              else '#fdae6b' if n.startswith('distillation') else '#bcbddc' for n in names]
-    axs[0].barh(names, [params[n] / 1e6 for n in names], color=colors); axs[0].set_xlabel('parameters (M)', fontsize=9)
-    axs[1].barh(names, [flops[n] / 1e9 for n in names], color=colors); axs[1].set_xlabel(f'GFLOPs at {size[0]}x{size[1]}', fontsize=9)
-    axs[0].invert_yaxis(); axs[0].tick_params(labelsize=8); axs[1].tick_params(labelsize=8)
-    fig.suptitle(title, fontsize=10); fig.tight_layout()
-    return fig

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 from unittest import mock
 
-import matplotlib.pyplot as plt
 import timm.models.resnet as timm_resnet
 import torch
 import torch.nn.functional as F
@@ -39,7 +38,7 @@ __all__ = ['CL_TRAIN_MIN_PIXELS', 'WORKLOADS', 'SIZES', 'TRAIN_SWITCHES', 'INFER
            'count_batchnorms', 'channels_last_pays', 'try_compile', 'inference_model', 'plain_losses', 'as_plain',
            'parse_workload_size', 'build_workload', 'synthetic_batch', 'default_switches', 'parse_path', 'train_runner',
            'infer_runner', 'count_step_flops', 'matmul_peak', 'machine_info', 'bench', 'format_rows', 'mti_bench',
-           'mti_bench_cli', 'Autocast', 'precision_check', 'plot_bench']
+           'mti_bench_cli', 'Autocast', 'precision_check']
 
 # %% ../nbs/15_speed.ipynb #6
 def physical_cores() -> int:
@@ -465,24 +464,3 @@ def precision_check(model: nn.Module, loader, metrics, dtype: torch.dtype = torc
     diff = {k: abs(low[k] - ref[k]) for k in ref if isinstance(ref[k], float) and isinstance(low.get(k), float)}
     bad = {k: d for k, d in diff.items() if d > abs_tol + rel_tol * abs(ref[k])}
     return {'fp32': ref, str(dtype).removeprefix('torch.'): low, 'abs_diff': diff, 'out_of_tolerance': bad, 'ok': not bad}
-
-# %% ../nbs/15_speed.ipynb #46
-def plot_bench(result: Mapping, dpi: int = 72):
-    """Bars of each path's speed-up over the first path, one group per workload, size and mode, with its share of the fp32 matmul peak."""
-    rows = result['rows']
-    groups = list(dict.fromkeys((r['workload'], r['size'], r['batch'], r['mode']) for r in rows))
-    paths = list(dict.fromkeys(r['path'] for r in rows))
-    fig, ax = plt.subplots(figsize=(1.2 + 1.3 * len(groups), 3.0), dpi=dpi)
-    width = 0.8 / len(paths)
-    for k, p in enumerate(paths):
-        for g, key in enumerate(groups):
-            r = next((r for r in rows if (r['workload'], r['size'], r['batch'], r['mode']) == key and r['path'] == p), None)
-            if r is None: continue
-            bar = ax.bar(g + (k - (len(paths) - 1) / 2) * width, r['ratio'], width, color=f'C{k}', label=p if g == 0 else None)
-            ax.annotate(f'{100 * r["peak_share"]:.0f}%', (bar[0].get_x() + width / 2, r['ratio']), ha='center', va='bottom', fontsize=6)
-    ax.axhline(1, color='k', lw=0.6)
-    ax.set_xticks(range(len(groups)), [f'{w}\n{s} b{b}\n{m}' for w, s, b, m in groups], fontsize=7)
-    ax.set_ylabel('speed-up (min time)'); ax.legend(fontsize=7)
-    ax.set_title(f'{result["machine"]["name"]}, {result["machine"]["threads"]} threads (labels: share of the fp32 matmul peak)', fontsize=8)
-    fig.tight_layout()
-    return fig

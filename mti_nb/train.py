@@ -22,8 +22,6 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-import matplotlib
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -36,7 +34,8 @@ from tqdm.auto import tqdm
 
 from .core import NYUD_TASKS, PASCAL_TASKS, InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, set_seed, default_data_dir, run_cli
 from .synthetic import generate_dataset
-from .data import get_dataset, read_image, val_transform, denormalize, task_image
+from .data import get_dataset, read_image, val_transform, denormalize
+from .drawing import plot_history, prediction_figure, save_figure
 from .backbones import BACKBONES, get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss, loss_weights
@@ -49,9 +48,9 @@ __all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'REPORT_EDGE_THRE
            'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state', 'set_rng_state',
            'dist_env', 'pick_device', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite', 'val_metrics',
            'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score', 'load_checkpoint',
-           'check_files', 'resume_config', 'open_split', 'Trainer', 'plot_history', 'load_model', 'format_metrics',
-           'memory_errors', 'mti_train', 'mti_train_cli', 'mti_eval', 'log_disagreement', 'mti_eval_cli', 'as_label',
-           'prediction_figure', 'output_names', 'mti_predict', 'mti_predict_cli']
+           'check_files', 'resume_config', 'open_split', 'Trainer', 'history_panels', 'load_model', 'format_metrics',
+           'memory_errors', 'mti_train', 'mti_train_cli', 'mti_eval', 'log_disagreement', 'mti_eval_cli',
+           'output_names', 'mti_predict', 'mti_predict_cli']
 
 # %% ../nbs/12_train.ipynb #7
 DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL_TASKS}
@@ -647,27 +646,17 @@ class Trainer:
         """Evaluate the reported checkpoint with the full edge benchmark (`final_evaluation`), write the logs and `curves.png`."""
         self.final = self.final_evaluation()
         self.write_logs()
-        fig = plot_history(self.history, self.cfg['tasks'])
-        with atomic_path(self.out/'curves.png') as tmp: fig.savefig(tmp, dpi=72)
-        plt.close(fig)
+        save_figure(plot_history(self.history, history_panels(self.cfg['tasks'])), self.out/'curves.png')
 
     def close(self) -> None:
         """Leave the process group if this trainer created it."""
         if self.own_group and dist.is_initialized(): dist.destroy_process_group()
         self.own_group = False
 
-def plot_history(history: Sequence[Mapping], tasks: Sequence[str]):
-    """Loss curves (train and val) and the main validation metric of each task, per epoch."""
+def history_panels(tasks: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The panels of `curves.png` (`drawing.plot_history`): (title marked ↓ or ↑, log keys) for the losses and each task's main validation metric."""
     panels = [('loss', ['train/total', 'val/loss'])] + [(f'{t} {MAIN_METRIC[t]}', [f'val/{t}/{MAIN_METRIC[t]}']) for t in tasks if t in MAIN_METRIC]
-    fig, axs = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.3), dpi=72, squeeze=False)
-    ep = [r['epoch'] for r in history]
-    for ax, (title, keys) in zip(axs[0], panels):
-        for k in keys: ax.plot(ep, [r.get(k, math.nan) for r in history], 'o-', ms=3, label=k.split('/')[0])
-        ax.set_title(title + (' ↓' if any(k[4:] in LOWER_IS_BETTER for k in keys) or title == 'loss' else ' ↑'), fontsize=9)
-        ax.set_xlabel('epoch', fontsize=8); ax.tick_params(labelsize=7)
-    axs[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    return [(title + (' ↓' if any(k[4:] in LOWER_IS_BETTER for k in keys) or title == 'loss' else ' ↑'), keys) for title, keys in panels]
 
 # %% ../nbs/12_train.ipynb #49
 def load_model(checkpoint: str | os.PathLike, device: str | torch.device = 'cpu', data: str | None = None) -> tuple[nn.Module, dict, dict]:
@@ -864,28 +853,6 @@ def mti_eval_cli():
     run_cli(mti_eval, prog='mti_eval')
 
 # %% ../nbs/12_train.ipynb #60
-def as_label(task: str, pred: Tensor) -> Tensor:
-    """A `CxHxW` network output in the form of its label: class ids, unit normals, probabilities, or depth as is."""
-    if task in ('semseg', 'human_parts'): return pred.argmax(0)
-    if task == 'normals': return F.normalize(pred, dim=0)
-    if task in ('edge', 'sal'): return pred.sigmoid()
-    return pred
-
-def prediction_figure(sample: Mapping, preds: Mapping[str, Tensor], channels: Mapping[str, int], title: str = ''):
-    """The input image, then per task the prediction (top) and the label (bottom, when `sample` has it)."""
-    tasks = list(preds)
-    rows = 2 if any(t in sample for t in tasks) else 1
-    fig, axs = plt.subplots(rows, 1 + len(tasks), figsize=(2.2 * (1 + len(tasks)), 1.9 * rows), dpi=72, squeeze=False)
-    axs[0, 0].imshow(denormalize(sample['image']).permute(1, 2, 0).numpy()); axs[0, 0].set_title(title or 'input', fontsize=8)
-    for j, t in enumerate(tasks, 1):
-        arr, kw = task_image(t, as_label(t, preds[t].float()), dict(channels))
-        axs[0, j].imshow(arr, **kw); axs[0, j].set_title(f'{t} (prediction)', fontsize=8)
-        if rows == 2 and t in sample:
-            arr, kw = task_image(t, sample[t], dict(channels)); axs[1, j].imshow(arr, **kw); axs[1, j].set_title(f'{t} (label)', fontsize=8)
-    for ax in axs.flat: ax.set_axis_off()
-    fig.tight_layout()
-    return fig
-
 def output_names(names: Sequence[str], suffix: str = '.png') -> list[str]:
     """One file name per input, `name + suffix`, with `_2`, `_3`, ... added to a name already taken (ignoring case)."""
     taken, out = set(), []
@@ -930,9 +897,8 @@ def mti_predict(
         with evaluation_model(model, fast=not no_fast) as net:
             for (name, s), path in zip(samples, paths):
                 with torch.no_grad(): pred = net(s['image'][None].to(dev))['final']
-                fig = prediction_figure(s, {t: pred[t][0].cpu() for t in cfg['tasks']}, channels, title=name)
-                with atomic_path(path) as tmp: fig.savefig(tmp, dpi=72)
-                plt.close(fig)
+                fig = prediction_figure({**s, 'image': denormalize(s['image'])}, {t: pred[t][0].cpu() for t in cfg['tasks']}, channels, title=name)
+                save_figure(fig, path)
     print(f'{len(paths)} pictures in {out}' + ''.join(f'\n  {f} -> {p.name}' for f, p in zip(images or [], paths) if p.name != f'{Path(f).stem}.png'))
     return paths
 

@@ -21,7 +21,8 @@ from matplotlib.patches import Patch
 from IPython.display import display
 from torch import nn, Tensor
 
-from .data import denormalize, task_image
+from .data import denormalize
+from .drawing import as_label, task_image
 from .initial_prediction import upsample_to
 from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pairs, AffinityResult, PAPER_PAIRS, DILATIONS, DEPTH_THRESHOLD
 
@@ -95,7 +96,6 @@ def _rgb(image: Tensor) -> np.ndarray:
 
 def _task_panel(ax, task: str, x: Tensor, channels: Mapping[str, int], title: str, label: bool = False):
     """Draw a prediction (raw network output) or a label of `task` on `ax`."""
-    from mti_nb.train import as_label
     arr, kw = task_image(task, x if label else as_label(task, x), dict(channels))
     ax.imshow(arr, **kw); ax.set_title(title, fontsize=8)
 
