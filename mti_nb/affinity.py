@@ -12,29 +12,33 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from fastcore.script import Param
+from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import IGNORE_INDEX, NYUD_TASKS, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic
-from .data import NYUD, MultiTaskDataset
+from .core import IGNORE_INDEX, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic, jsonable
+from .data import NYUD, PASCALContext, MultiTaskDataset, check_tasks
 from .drawing import task_image
-from .synthetic import generate_dataset
+from .synthetic import generate_dataset, generate_synthetic, synth_spec
 
 # %% auto #0
-__all__ = ['AFFINITY_TASKS', 'PAPER_PAIRS', 'DILATIONS', 'DEPTH_THRESHOLD', 'NORMALS_ANGLE', 'COUNTS', 'kernel_offsets',
-           'pair_region', 'prepare_labels', 'line_prefix', 'segment_edge_counts', 'pair_similarity', 'parse_pairs',
-           'affinity_counts', 'agreement', 'agreement_map', 'AffinityResult', 'affinity_curves', 'plot_agreement',
-           'mti_affinity', 'mti_affinity_cli']
+__all__ = ['AFFINITY_TASKS', 'PAPER_PAIRS', 'PASCAL_PAIRS', 'DILATIONS', 'DEPTH_THRESHOLD', 'NORMALS_ANGLE', 'COUNTS',
+           'LABEL_TASKS', 'DATASETS', 'DATASET_PAIRS', 'SUMMARY_FORMAT', 'kernel_offsets', 'pair_region',
+           'prepare_labels', 'line_prefix', 'segment_edge_counts', 'pair_similarity', 'parse_pairs', 'affinity_counts',
+           'agreement', 'agreement_map', 'AffinityResult', 'detect_dataset', 'affinity_curves', 'AffinitySummary',
+           'read_affinity_summary', 'plot_affinity_summaries', 'plot_agreement', 'mti_affinity', 'mti_affinity_cli']
 
 # %% ../nbs/13_affinity.ipynb #7
-AFFINITY_TASKS: tuple[str, ...] = ('semseg', 'depth', 'normals', 'edge')
+AFFINITY_TASKS: tuple[str, ...] = ('semseg', 'depth', 'normals', 'edge', 'human_parts', 'sal')
 PAPER_PAIRS: tuple[tuple[str, str], ...] = (('semseg', 'depth'), ('semseg', 'edge'), ('depth', 'edge'))
+PASCAL_PAIRS: tuple[tuple[str, str], ...] = (('semseg', 'edge'), ('semseg', 'normals'), ('normals', 'edge'), ('sal', 'edge'))
 DILATIONS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
 DEPTH_THRESHOLD: float = 0.1    # depth pixels whose relative difference is below this are similar
 NORMALS_ANGLE: float = 22.5     # normals closer than this many degrees are similar
@@ -55,33 +59,36 @@ def pair_region(H: int, W: int, dy: int, dx: int) -> tuple[tuple[slice, slice], 
     return (slice(y, y + h), slice(x, x + w)), (slice(y + dy, y + dy + h), slice(x + dx, x + dx + w))
 
 # %% ../nbs/13_affinity.ipynb #12
+LABEL_TASKS: tuple[str, ...] = ('semseg', 'human_parts')    # class-index maps: similar = same label
+
 def _check_task(task: str) -> str:
     if task not in AFFINITY_TASKS: raise InputError(f'no similarity rule for task {task!r}; known tasks: {", ".join(AFFINITY_TASKS)}')
     return task
 
 def _as_batch(task: str, labels: Tensor | np.ndarray) -> Tensor:
-    """Label maps of `task` as a batch: BxHxW (int32 for semseg, float32 otherwise), normals Bx3xHxW float32."""
+    """Label maps of `task` as a batch: BxHxW (int32 for semseg and human_parts, float32 otherwise), normals Bx3xHxW float32."""
     x = torch.as_tensor(np.asarray(labels) if not isinstance(labels, Tensor) else labels)
-    shape = tuple(x.shape)
-    if _check_task(task) == 'normals':
+    shape, cls = tuple(x.shape), _check_task(task) in LABEL_TASKS
+    if task == 'normals':
         if x.ndim == 3: x = x[None]
         if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f'normals labels must be 3xHxW or Bx3xHxW, got shape {shape}')
         return x.float()
-    if x.ndim == 4 and task != 'semseg' and x.shape[1] == 1: x = x[:, 0]
+    if x.ndim == 4 and not cls and x.shape[1] == 1: x = x[:, 0]
     if x.ndim == 2: x = x[None]
-    if x.ndim != 3: raise ValueError(f'{task} labels must be HxW, BxHxW' + (', 1xHxW or Bx1xHxW' if task != 'semseg' else '') + f', got shape {shape}')
-    if task != 'semseg': return x.float()
-    if x.is_floating_point() and (x != x.round()).any(): raise ValueError('semseg labels must be class indices (integers)')
+    if x.ndim != 3: raise ValueError(f'{task} labels must be HxW, BxHxW' + (', 1xHxW or Bx1xHxW' if not cls else '') + f', got shape {shape}')
+    if not cls: return x.float()
+    if x.is_floating_point() and (x != x.round()).any(): raise ValueError(f'{task} labels must be class indices (integers)')
     return x.to(torch.int32)
 
 def prepare_labels(task: str, labels: Tensor | np.ndarray) -> tuple[Tensor, Tensor]:
-    """Label maps of `task` as a batch (B x H x W, normals B x 3 x H x W, unit length) and their BxHxW validity mask."""
+    """Label maps of `task` as a batch (B x H x W; normals B x 3 x H x W, unit length; sal boolean, salient) and their BxHxW validity mask."""
     x = _as_batch(task, labels)
-    if task == 'semseg': return x, x != IGNORE_INDEX
+    if task in LABEL_TASKS or task == 'edge': return x, x != IGNORE_INDEX
+    if task == 'sal': return x > 0.5, x != IGNORE_INDEX
     if task == 'depth': return x, (x > 0) & torch.isfinite(x)
-    if task == 'edge': return x, x != IGNORE_INDEX
     valid = (x != 0).any(1) & torch.isfinite(x).all(1)
     return torch.nn.functional.normalize(torch.nan_to_num(x), dim=1), valid
+
 
 # %% ../nbs/13_affinity.ipynb #15
 def line_prefix(edges: Tensor, offset: tuple[int, int]) -> Tensor:
@@ -117,7 +124,7 @@ def _similarity(task: str, x: Tensor, valid: Tensor, offset: tuple[int, int], di
     ps, qs = pair_region(H, W, dilation * offset[0], dilation * offset[1])
     P, Q = (lambda t: t[..., ps[0], ps[1]]), (lambda t: t[..., qs[0], qs[1]])
     both = P(valid) & Q(valid)
-    if task == 'semseg': return P(x) == Q(x), both
+    if task in LABEL_TASKS or task == 'sal': return P(x) == Q(x), both
     if task == 'depth':
         a, b = P(x), Q(x)
         return (a - b).abs() < threshold * torch.minimum(a, b), both
@@ -270,21 +277,14 @@ class AffinityResult:
     def plot(self, ax=None, image: str | int | None = None, band: tuple[float, float] | None = (10, 90)):
         """Agreement (%) vs dilation, one curve per pair (pooled), with a percentile band over images and optionally one image's curves."""
         ax = ax or plt.subplots(figsize=(4.6, 3.2), dpi=72)[1]
-        x, ag = np.asarray(self.dilations), self.agreement * 100
-        for i, p in enumerate(self.pairs):
-            line, = ax.plot(x, self.pooled[i] * 100, 'o-', ms=4, label=_pair_name(p))
-            if band is not None and len(self.ids) > 1:
-                with np.errstate(all='ignore'):
-                    lo, hi = np.nanpercentile(ag[:, i], band[0], axis=0), np.nanpercentile(ag[:, i], band[1], axis=0)
-                ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
-            if image is not None:
-                ax.plot(x, ag[self._image_index(image), i], 'x--', color=line.get_color(), ms=5)
-        if len(x) > 1 and x.min() > 0 and x.max() / x.min() >= 4: ax.set_xscale('log', base=2)
-        ax.set_xticks(x, [str(d) for d in x]); ax.minorticks_off()
-        ax.set_xlabel('dilation'); ax.set_ylabel('pairs with matching affinity (%)')
+        ag, lo, hi = self.agreement * 100, None, None
+        if band is not None and len(self.ids) > 1:
+            with np.errstate(all='ignore'): lo, hi = (np.nanpercentile(ag, q, axis=0) for q in band)
+        lines = _draw_curves(ax, self.dilations, [_pair_name(p) for p in self.pairs], self.pooled, lo, hi)
+        if image is not None:
+            for i, line in enumerate(lines): ax.plot(self.dilations, ag[self._image_index(image), i], 'x--', color=line.get_color(), ms=5)
         what = f'image {self.ids[self._image_index(image)]}: x' if image is not None else ''
-        ax.set_title(f'{len(self.ids)} images' + (f', band {band[0]:g}-{band[1]:g}th pct' if band and len(self.ids) > 1 else '') + (f'; {what}' if what else ''), fontsize=9)
-        ax.legend(fontsize=8); ax.grid(alpha=0.3)
+        ax.set_title(f'{len(self.ids)} images' + (f', band {band[0]:g}-{band[1]:g}th pct' if lo is not None else '') + (f'; {what}' if what else ''), fontsize=9)
         return ax
 
     def table(self) -> str:
@@ -331,6 +331,19 @@ class AffinityResult:
         except (ValueError, KeyError, TypeError) as e: raise InputError(f'{path} does not match {meta_path.name} ({type(e).__name__}: {e})') from None
         return cls(ids, pairs, dilations, counts, settings)
 
+def _draw_curves(ax, dilations: Sequence[int], names: Sequence[str], pooled: np.ndarray,
+                 lo: np.ndarray | None = None, hi: np.ndarray | None = None) -> list:
+    """Agreement (%) vs dilation on `ax`: one line per pair from `pooled` (pairs x dilations, shares), bands `lo`-`hi` (%) if given; returns the lines."""
+    x, lines = np.asarray(dilations), []
+    for i, name in enumerate(names):
+        line, = ax.plot(x, np.asarray(pooled[i]) * 100, 'o-', ms=4, label=name); lines.append(line)
+        if lo is not None: ax.fill_between(x, lo[i], hi[i], color=line.get_color(), alpha=0.15, lw=0)
+    if len(x) > 1 and x.min() > 0 and x.max() / x.min() >= 4: ax.set_xscale('log', base=2)
+    ax.set_xticks(x, [str(d) for d in x]); ax.minorticks_off()
+    ax.set_xlabel('dilation'); ax.set_ylabel('pairs with matching affinity (%)')
+    ax.legend(fontsize=8); ax.grid(alpha=0.3)
+    return lines
+
 def _csv_text(rows: list[dict]) -> str:
     """Rows of equal keys as CSV text (floats with 6 decimals)."""
     buf = io.StringIO()
@@ -340,9 +353,43 @@ def _csv_text(rows: list[dict]) -> str:
     return buf.getvalue()
 
 # %% ../nbs/13_affinity.ipynb #38
-def _samples(data, split: str, tasks: list[str], limit: int | None) -> tuple[int, Iterator[tuple[str, dict]]]:
-    """The number of images and an iterator of (id, {task: labels}) over `data`."""
-    if isinstance(data, (str, os.PathLike)): data = NYUD(data, split, tasks)
+DATASETS: dict[str, type[MultiTaskDataset]] = {'nyud': NYUD, 'pascal': PASCALContext}
+DATASET_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {'nyud': PAPER_PAIRS, 'pascal': PASCAL_PAIRS}
+
+def _check_dataset(dataset: str) -> str:
+    if dataset not in DATASETS: raise InputError(f'--dataset must be {" or ".join(DATASETS)}, got {dataset!r}')
+    return dataset
+
+def _split_dir(dataset: str, root: Path) -> Path:
+    """The folder of `dataset`'s split files under `root` (from the dataset class's layout)."""
+    return DATASETS[dataset].split_file(SimpleNamespace(root=root), 'train').parent
+
+def detect_dataset(data, dataset: str | None = None) -> str:
+    """'nyud' or 'pascal': `dataset` if given, else from `data`: a folder's layout, a dataset's class, or the tasks of a sample (the first of a sequence)."""
+    if dataset is not None:
+        _check_dataset(dataset)
+        if isinstance(data, tuple(DATASETS.values())) and not isinstance(data, DATASETS[dataset]):
+            raise InputError(f'dataset={dataset!r}, but the data is a {type(data).__name__}')
+        return dataset
+    if isinstance(data, (str, os.PathLike)):
+        root = Path(data)
+        if not root.is_dir(): raise InputError(f'dataset folder {root} does not exist')
+        found = [k for k in DATASETS if _split_dir(k, root).is_dir()]
+        if len(found) == 1: return found[0]
+        layouts = ', '.join(f'{k}: {_split_dir(k, Path())}/' for k in DATASETS)
+        raise InputError(f'{root} has ' + ('the split folders of several layouts' if found else 'no split folder of a known layout') + f' ({layouts}); choose with --dataset')
+    for k, cls in DATASETS.items():
+        if isinstance(data, cls): return k
+    first = data if isinstance(data, Mapping) else data.tasks if isinstance(data, MultiTaskDataset) else next(iter(data), {})
+    return 'pascal' if {'human_parts', 'sal'} & set(first) else 'nyud'
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """(H, W) of an image file, from its header."""
+    with Image.open(path) as im: return im.height, im.width
+
+def _samples(data, split: str, tasks: list[str], limit: int | None, dataset: str = 'nyud') -> tuple[int, Iterator[tuple[str, dict]]]:
+    """The number of images and an iterator of (id, {task: labels}) over `data` (a folder is read as `dataset`)."""
+    if isinstance(data, (str, os.PathLike)): data = DATASETS[dataset](data, split, tasks)
     n = len(data) if limit is None else min(int(limit), len(data))
     fast = isinstance(data, MultiTaskDataset) and data.transform is None
     if fast:
@@ -351,8 +398,9 @@ def _samples(data, split: str, tasks: list[str], limit: int | None) -> tuple[int
     def gen():
         for i in range(n):
             if fast:
-                id_ = data.ids[i]
-                yield id_, {t: data.LABELS[t][2](data.label_path(t, id_), None) for t in tasks}
+                id_ = data.ids[i]     # human parts need the image size: an image without a person has no mask to take it from
+                size = _image_size(data.image_path(id_)) if 'human_parts' in tasks else None
+                yield id_, {t: data.LABELS[t][2](data.label_path(t, id_), size) for t in tasks}
             else:
                 s = data[i]
                 yield str(s.get('meta', {}).get('id', i)), s
@@ -372,15 +420,21 @@ def _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_si
         if v is not None and v < 1: raise InputError(f'{opt} must be >= 1, got {v}')
     return pairs, dilations
 
-def affinity_curves(data, pairs: Iterable = PAPER_PAIRS, dilations: Iterable[int] = DILATIONS, split: str = 'train',
+def affinity_curves(data, pairs: Iterable | None = None, dilations: Iterable[int] = DILATIONS, split: str = 'train',
                     threshold: float = DEPTH_THRESHOLD, kernel: int = 3, normals_angle: float = NORMALS_ANGLE,
-                    batch_size: int = 16, limit: int | None = None, progress: bool = True, threads: int | None = 1) -> AffinityResult:
-    """Pair counts of every image of `data` (an NYUD_MT folder, a dataset or a sequence of sample dicts) for `pairs` and `dilations`.
+                    batch_size: int = 16, limit: int | None = None, progress: bool = True, threads: int | None = 1,
+                    dataset: str | None = None) -> AffinityResult:
+    """Pair counts of every image of `data` (an NYUD_MT or PASCAL_MT folder, a dataset or a sequence of sample dicts) for `pairs` and `dilations`.
 
-    `split` is used when `data` is a folder; `limit` keeps the first images only; `threads`: PyTorch threads meanwhile (None: unchanged)."""
-    pairs, dilations = _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads)
+    `pairs` None: the dataset's `DATASET_PAIRS`; `dataset`: 'nyud' or 'pascal' (None: `detect_dataset`); `split` is used when `data` is a folder;
+    `limit` keeps the first images only; `threads`: PyTorch threads meanwhile (None: unchanged)."""
+    dataset = detect_dataset(data, dataset)
+    pairs, dilations = _check_settings(DATASET_PAIRS[dataset] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads)
     tasks = [t for t in AFFINITY_TASKS if any(t in p for p in pairs)]
-    n, samples = _samples(data, split, tasks, limit)
+    if isinstance(data, (str, os.PathLike)):
+        try: check_tasks(tasks, DATASETS[dataset].TASKS, DATASETS[dataset].name)
+        except InputError as e: raise InputError(f'--pairs: {e}') from None
+    n, samples = _samples(data, split, tasks, limit, dataset)
     ids, chunks, buf = [], [], []
     def flush():
         if not buf: return
@@ -406,14 +460,95 @@ def affinity_curves(data, pairs: Iterable = PAPER_PAIRS, dilations: Iterable[int
         bar.close(); torch.set_num_threads(old_threads)
     if not ids: raise InputError('no images to measure')
     src = str(data) if isinstance(data, (str, os.PathLike)) else repr(data) if isinstance(data, MultiTaskDataset) else f'{type(data).__name__} of {n} samples'
-    settings = dict(data=src, split=split, kernel=int(kernel), threshold=float(threshold), normals_angle=float(normals_angle))
+    settings = dict(data=src, dataset=dataset, split=split, kernel=int(kernel), threshold=float(threshold), normals_angle=float(normals_angle))
     return AffinityResult(ids, pairs, dilations, np.concatenate(chunks), settings)
+
+# %% ../nbs/13_affinity.ipynb #d7c0a8ce
+SUMMARY_FORMAT: str = 'mti_nb affinity summary 1'
+
+@dataclass
+class AffinitySummary:
+    """An `AffinityResult` reduced to what the results notebook needs: dataset, settings, image count and `summary_rows()`."""
+    dataset: str
+    settings: dict
+    images: int
+    rows: list[dict]
+
+    @classmethod
+    def from_result(cls, result: AffinityResult, data: str | None = None) -> AffinitySummary:
+        """The summary of `result`; `data` replaces the recorded data source (e.g. by the folder's name)."""
+        settings = dict(result.settings, **({} if data is None else dict(data=data)))
+        return cls(settings.get('dataset', 'nyud'), settings, len(result.ids), result.summary_rows())   # results written before PASCAL existed are NYUD's
+
+    @property
+    def pairs(self) -> list[str]: return list(dict.fromkeys(r['pair'] for r in self.rows))
+    @property
+    def dilations(self) -> list[int]: return list(dict.fromkeys(r['dilation'] for r in self.rows))
+    def table(self, key: str = 'agreement') -> np.ndarray:
+        """One field of the rows as a pairs x dilations array (NaN where missing or None)."""
+        t = {(r['pair'], r['dilation']): r.get(key) for r in self.rows}
+        return np.array([[math.nan if t.get((p, d)) is None else t[p, d] for d in self.dilations] for p in self.pairs], np.float64)
+    @property
+    def pooled(self) -> np.ndarray:
+        """Agreement of all pairs of all images together, pairs x dilations (the curves)."""
+        return self.table('agreement')
+    def curve(self, pair) -> np.ndarray:
+        """The pooled agreement over the dilations for one pair ('a-b' or (a, b), either order)."""
+        a, b = parse_pairs([pair])[0]
+        for name in (f'{a}-{b}', f'{b}-{a}'):
+            if name in self.pairs: return self.pooled[self.pairs.index(name)]
+        raise KeyError(f'pair {a}-{b} was not measured; measured: {", ".join(self.pairs)}')
+    def claim_rows(self) -> list[dict]:
+        """The rows with the dataset in front of each pair name ('nyud semseg-edge'): the `affinity` input of `summarise` for claim 9."""
+        return [dict(r, pair=f"{self.dataset} {r['pair']}") for r in self.rows]
+
+    def write(self, path: str | os.PathLike) -> Path:
+        """Write the summary as JSON (NaN as null), atomically; returns the path."""
+        doc = dict(format=SUMMARY_FORMAT, dataset=self.dataset, settings=self.settings, images=self.images, rows=self.rows)
+        return write_text_atomic(path, json.dumps(jsonable(doc), indent=1) + '\n')
+
+    def plot(self, ax=None, band: bool = True):
+        """The pooled curves (Fig. 2b) with the 10th-90th percentile band of the per-image shares; returns the axes."""
+        ax = ax or plt.subplots(figsize=(4.6, 3.2), dpi=72)[1]
+        lo, hi = (self.table('q10') * 100, self.table('q90') * 100) if band and self.images > 1 else (None, None)
+        _draw_curves(ax, self.dilations, self.pairs, self.pooled, lo, hi)
+        s = self.settings
+        ax.set_title(f"{self.dataset}: {s.get('data', '?')} ({s.get('split', '?')}), {self.images} images", fontsize=9)
+        return ax
+
+def read_affinity_summary(path: str | os.PathLike) -> AffinitySummary:
+    """Read a file written by `AffinitySummary.write` (or `mti_affinity --summary`)."""
+    path = Path(path)
+    if not path.is_file(): raise InputError(f'{path} does not exist (write one with mti_affinity --summary {path.name})')
+    try:
+        doc = json.loads(path.read_text(encoding='utf-8'))
+        if doc.get('format') != SUMMARY_FORMAT: raise ValueError(f"format is {doc.get('format')!r}, not {SUMMARY_FORMAT!r}")
+        rows = [{k: math.nan if v is None else v for k, v in r.items()} for r in doc['rows']]
+        s = AffinitySummary(_check_dataset(doc['dataset']), dict(doc['settings']), int(doc['images']), rows)
+        keys = [(r['pair'], r['dilation']) for r in rows]
+        if not rows or sorted(keys) != sorted((p, d) for p in s.pairs for d in s.dilations):
+            raise ValueError('the rows are not one per pair and dilation')
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f'{path} is not an affinity summary ({type(e).__name__}: {e})') from None
+    return s
+
+def plot_affinity_summaries(summaries: Sequence[AffinitySummary | str | os.PathLike], axs=None, size: tuple[float, float] = (4.6, 3.2)):
+    """One panel per summary (or summary file), side by side with a shared y axis, e.g. NYUD and PASCAL; returns the axes."""
+    summaries = [s if isinstance(s, AffinitySummary) else read_affinity_summary(s) for s in summaries]
+    if axs is None: axs = plt.subplots(1, len(summaries), figsize=(size[0] * len(summaries), size[1]), dpi=72, sharey=True, squeeze=False)[1][0]
+    if len(axs) != len(summaries): raise ValueError(f'plot_affinity_summaries needs {len(summaries)} axes, got {len(axs)}')
+    for ax, s in zip(axs, summaries): s.plot(ax)
+    return axs
+
 
 # %% ../nbs/13_affinity.ipynb #45
 def plot_agreement(sample: Mapping[str, Any], task_a: str, task_b: str, dilations: Sequence[int] = (1, 16),
                    threshold: float = DEPTH_THRESHOLD, kernel: int = 3, normals_angle: float = NORMALS_ANGLE,
-                   axs=None, size: float = 2.0):
-    """Image, the two label maps and the agreement map at each of `dilations` for one sample dict; returns the axes."""
+                   axs=None, size: float = 2.0, dataset: str | None = None):
+    """Image, the two label maps and the agreement map at each of `dilations` for one sample dict; returns the axes.
+
+    `dataset` ('nyud' or 'pascal', None: from the sample's tasks) sets the class colours."""
+    channels = DATASETS[detect_dataset(sample, dataset)].TASKS
     panels = (['image'] if 'image' in sample else []) + [task_a, task_b] + [f'dilation {d}' for d in dilations]
     if axs is None: axs = plt.subplots(1, len(panels), figsize=(size * len(panels), size * 0.85), dpi=72, squeeze=False)[1][0]
     if len(axs) != len(panels): raise ValueError(f'plot_agreement needs {len(panels)} axes ({", ".join(panels)}), got {len(axs)}')
@@ -422,7 +557,7 @@ def plot_agreement(sample: Mapping[str, Any], task_a: str, task_b: str, dilation
         axs[0].imshow(torch.as_tensor(sample['image']).permute(1, 2, 0).clamp(0, 1).numpy()); k = 1
     for ax, t in zip(axs[k:k + 2], (task_a, task_b)):
         x = torch.as_tensor(np.asarray(sample[t]) if not isinstance(sample[t], Tensor) else sample[t])
-        arr, kw = task_image(t, x if t != 'semseg' else x.long(), NYUD_TASKS)
+        arr, kw = task_image(t, x.long() if t in LABEL_TASKS else x, channels)
         ax.imshow(arr, **kw)
     cmap = plt.get_cmap('RdYlGn').with_extremes(bad='0.75')
     for ax, d in zip(axs[k + 2:], dilations):
@@ -436,23 +571,27 @@ def plot_agreement(sample: Mapping[str, Any], task_a: str, task_b: str, dilation
     return axs
 
 # %% ../nbs/13_affinity.ipynb #54
-def _default_data() -> Path:
-    """The default synthetic dataset's folder, generated first if it holds no finished dataset."""
-    root = default_data_dir() / 'nyud_synth'
+def _default_data(dataset: str = 'nyud') -> Path:
+    """The default synthetic dataset's folder (`$MTI_NB_DATA/nyud_synth` or `pascal_synth`), generated first if it holds no finished dataset."""
+    spec = synth_spec(dataset)
+    root = default_data_dir() / spec.name
     if not (root / 'synthetic.json').is_file():
-        print(f'{root}: no dataset yet, generating the default synthetic dataset (1000 + 200 images at 192x256)')
-        generate_dataset(root)
+        print(f'{root}: no dataset yet, generating the default synthetic {dataset} dataset (1000 + 200 images at 192x256)')
+        generate_synthetic(spec, root)
     return root
 
 def mti_affinity(
-    data: str = None,  # NYUD_MT folder [default: the synthetic dataset in $MTI_NB_DATA/nyud_synth, else data/nyud_synth; generated if missing]
+    data: str = None,  # NYUD_MT or PASCAL_MT folder [default: the synthetic dataset in $MTI_NB_DATA/nyud_synth or pascal_synth, else data/...; generated if missing]
+    dataset: str = None,  # nyud or pascal [default: from the layout of --data; nyud without --data]
     split: str = 'train',  # train or val
     dilations: Param('kernel dilations', int, nargs='+') = DILATIONS,
     threshold: float = DEPTH_THRESHOLD,  # depth pixels are similar when |d1 - d2| / min(d1, d2) is below this
-    pairs: Param('task pairs as a-b; tasks: semseg, depth, normals, edge', str, nargs='+') = tuple(map(_pair_name, PAPER_PAIRS)),
+    pairs: Param("task pairs as a-b [default: nyud semseg-depth semseg-edge depth-edge; pascal semseg-edge semseg-normals normals-edge sal-edge]; "
+                 "tasks: semseg, depth, normals, edge, human_parts, sal", str, nargs='+') = None,
     kernel: int = 3,  # kernel size (odd): the centre pixel is paired with its kernel*kernel - 1 neighbours
     normals_angle: float = NORMALS_ANGLE,  # normals are similar when closer than this many degrees
     out: str = 'runs/affinity',  # output folder for the CSVs, JSON and PNG
+    summary: str = None,  # also write the compact summary (AffinitySummary) to this JSON file, e.g. nbs/results/affinity_nyud.json
     batch_size: int = 16,  # images measured together
     limit: int = None,  # measure only the first LIMIT images
     threads: int = 1,  # PyTorch threads (0: leave PyTorch's default)
@@ -460,14 +599,17 @@ def mti_affinity(
 ):
     "Measure how often two tasks' pixel-pair affinities agree, per kernel dilation (MTI-Net Sec. 2.2, Fig. 2b); write CSVs and a plot."
     if threads < 0: raise InputError(f"--threads must be >= 0 (0: PyTorch's default), got {threads}")
-    _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
+    if dataset is not None: _check_dataset(dataset)
+    _check_settings(DATASET_PAIRS[dataset or 'nyud'] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
     if split not in ('train', 'val'): raise InputError(f"--split must be 'train' or 'val', got {split!r}")
     if Path(out).exists() and not Path(out).is_dir(): raise InputError(f'--out {out} exists and is not a folder')
-    root = Path(data) if data is not None else _default_data()
-    res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads or None)
+    if summary is not None and Path(summary).is_dir(): raise InputError(f'--summary {summary} is a folder; give the path of a JSON file')
+    root = Path(data) if data is not None else _default_data(dataset or 'nyud')
+    res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads or None, dataset)
     paths = res.write(out)
+    if summary is not None: paths['summary_json'] = AffinitySummary.from_result(res, data=root.name).write(summary)
     if not quiet:
-        print(f'{root} ({split}): {len(res.ids)} images, {kernel}x{kernel} kernel, depth threshold {threshold:g}')
+        print(f'{root} ({res.settings["dataset"]}, {split}): {len(res.ids)} images, {kernel}x{kernel} kernel, depth threshold {threshold:g}')
         print('agreement (%) of pixel pairs, pooled over the split:'); print(res.table())
         print('wrote ' + ', '.join(str(p) for p in paths.values()))
     return res
