@@ -39,11 +39,12 @@ def run_one(args: tuple[str, list[str], list[str]]) -> tuple[str, bool, float, d
     torch.set_num_threads(1)  # workers run side by side: don't oversubscribe the cores
     import nbdev.test
     from nbdev.config import get_config
-    ran, run_all = {}, nbdev.test.CaptureShell.run_all
+    ran, run_all, init = {}, nbdev.test.CaptureShell.run_all, nbdev.test.CaptureShell.__init__
     def keep(self, nb, *a, **k):  # remember the executed notebook: its cells carry the outputs
         ran['nb'] = nb
         return run_all(self, nb, *a, **k)
-    nbdev.test.CaptureShell.run_all = keep
+    def plain_png(self, path=None, mpl_format='png', *a, **k): init(self, path, mpl_format, *a, **k)   # not 'retina': figures at their dpi, a quarter of the pixels
+    nbdev.test.CaptureShell.run_all, nbdev.test.CaptureShell.__init__ = keep, plain_png
     start = time.time()
     try: ok, _ = nbdev.test.test_nb(Path(path), skip_flags=skip, force_flags=force, basepath=get_config().config_path)
     except Exception as e:  # a crash of the runner itself counts as a failure of that notebook
