@@ -4,8 +4,10 @@
 Starts JupyterLab on 127.0.0.1 (free port, random token) in a temporary root folder holding a small demo
 notebook, opens it in headless Chromium, runs all cells, moves each widget's slider or dropdown through the
 page, and checks that the image the page shows is, byte for byte, the PNG the kernel's pure render function
-computed for the new value (its SHA-256 is printed by the notebook before any control moves). Saves a
-screenshot of each widget under nbs/images/widgets/, stops the kernels and the server by process id, and
+computed for the new value (its SHA-256 is printed by the notebook before any control moves). The widgets show
+what they show when given no model (`mti_nb.widgets.default_models`): the trained MTI-Net of the experiments
+(`mti_paper nyud_mti`) next to an untrained one when its checkpoint is on this machine, else the untrained one.
+Saves a screenshot of each widget under nbs/images/widgets/, stops the kernels and the server by process id, and
 prints `N passed, N failed` (exit status 1 on any failure).
 
 Needs: `apt-get install -y chromium` (/usr/bin/chromium) and `pip install playwright` (no `playwright install`).
@@ -30,40 +32,47 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run']
 
-# The demo notebook: the three widgets on a small synthetic dataset and an untrained MTI-Net; before any
-# control moves, it prints the hashes of the PNGs the render functions draw for the values the test will pick.
+# The demo notebook: the four widgets on a small synthetic dataset and the default models (the trained MTI-Net of the
+# experiments next to an untrained one, or the untrained one alone); before any control moves, it prints the hashes of
+# the PNGs the render functions draw for the values the test will pick (with the model toggle at 'both': every model).
 CELLS = [
     """import json
 from pathlib import Path
 from mti_nb.core import set_seed
 from mti_nb.synthetic import generate_dataset
 from mti_nb.data import get_dataset
-from mti_nb.models import MTINet
 from mti_nb.widgets import *
 generate_dataset('synth', n_train=2, n_val=2, size=(96, 128), seed=0, progress=False)
 ds = get_dataset('nyud', 'synth', 'val', size=(96, 128))
 set_seed(0)
-model = MTINet('hrnet18', ['semseg', 'depth'], aux_tasks=['normals', 'edge']).eval()""",
-    "att = AttentionExplorer(model, ds, css_class='mti-attention')\natt",
-    "fpm = FPMExplorer(model, ds, css_class='mti-fpm', cache=att.cache)\nfpm",
-    "pred = PredictionExplorer(model, ds, css_class='mti-predictions', cache=att.cache)\npred",
+models, note = default_models(CHECKPOINT)
+print('MODELS ' + json.dumps(list(models)) + ' ' + note)""",
+    "att = AttentionExplorer(models, ds, note=note, css_class='mti-attention')\natt",
+    "fpm = FPMExplorer(models, ds, note=note, css_class='mti-fpm', cache=att.cache)\nfpm",
+    "pred = PredictionExplorer(models, ds, note=note, css_class='mti-predictions', cache=att.cache)\npred",
     "aff = AffinityExplorer(ds, css_class='mti-affinity')\naff",
-    """s, x = ds[0], att.internals(0)
+    """s, names = ds[0], list(att.models)
 h = lambda png: png_sha(png)[:16]
-expected = {'attention': {'start': h(render_attention(s, x, 'semseg', 'depth', 0)), 'slider': h(render_attention(s, x, 'semseg', 'depth', 1)),
-                          'dropdown': h(render_attention(s, x, 'semseg', 'edge', 1))},
-            'fpm': {'start': h(render_fpm(s, x, 1)), 'slider': h(render_fpm(s, x, 2))},
-            'predictions': {'start': h(render_predictions(s, x, 'semseg')), 'dropdown': h(render_predictions(s, x, 'depth'))},
+def both(render, *args):
+    "What a widget shows for image 0 with the model toggle at 'both' (the only model, or all of them stacked)."
+    pngs = [render(s, att.internals(0, n), *args) for n in names]
+    return pngs[0] if len(pngs) == 1 else stack_pngs(pngs, names)
+expected = {'attention': {'start': h(both(render_attention, 'semseg', 'depth', 0)), 'slider': h(both(render_attention, 'semseg', 'depth', 1)),
+                          'dropdown': h(both(render_attention, 'depth', 'semseg', 1))},
+            'fpm': {'start': h(both(render_fpm, 1)), 'slider': h(both(render_fpm, 2))},
+            'predictions': {'start': h(both(render_predictions, 'semseg')), 'dropdown': h(both(render_predictions, 'depth'))},
             'affinity': {'start': h(render_affinity(s, aff.result(('semseg', 'depth'), 0.1), 0, 'semseg', 'depth', 1)),
                          'slider': h(render_affinity(s, aff.result(('semseg', 'depth'), 0.1), 0, 'semseg', 'depth', 2))}}
+if 'trained' in names: expected['attention']['trained'] = h(render_attention(s, att.internals(0, 'trained'), 'depth', 'semseg', 1))
 print('EXPECTED ' + json.dumps(expected))""",
 ]
 
 
-def demo_notebook(broken: bool = False) -> dict:
-    """The demo notebook; `broken` puts a failing cell before the last one (to see the test fail)."""
+def demo_notebook(broken: bool = False, checkpoint: str | None = None) -> dict:
+    """The demo notebook; `broken` puts a failing cell before the last one (to see the test fail); `checkpoint` replaces the experiments' best one."""
     cell = lambda src: {'cell_type': 'code', 'execution_count': None, 'id': secrets.token_hex(4), 'metadata': {}, 'outputs': [], 'source': src}
-    cells = CELLS[:-1] + ["raise RuntimeError('a deliberately failing cell')"] + CELLS[-1:] if broken else CELLS
+    first = CELLS[0].replace('CHECKPOINT', repr(None if checkpoint is None else str(Path(checkpoint).resolve())))
+    cells = [first] + CELLS[1:-1] + (["raise RuntimeError('a deliberately failing cell')"] if broken else []) + CELLS[-1:]
     return {'cells': [cell(c) for c in cells], 'nbformat': 4, 'nbformat_minor': 5,
             'metadata': {'kernelspec': {'display_name': 'Python 3 (ipykernel)', 'language': 'python', 'name': 'python3'},
                          'language_info': {'name': 'python'}}}
@@ -188,7 +197,7 @@ def run(args) -> int:
         print('0 passed, 1 failed'); return 1
     tmp = Path(tempfile.mkdtemp(prefix='mti_browser_'))
     (tmp / 'root').mkdir()
-    (tmp / 'root' / 'widgets_demo.ipynb').write_text(json.dumps(demo_notebook(args.broken), indent=1))
+    (tmp / 'root' / 'widgets_demo.ipynb').write_text(json.dumps(demo_notebook(args.broken, args.checkpoint), indent=1))
     port, token = free_port(), secrets.token_hex(16)
     shots = Path(args.screenshots)
     shots.mkdir(parents=True, exist_ok=True)
@@ -220,6 +229,8 @@ def run(args) -> int:
                              page.evaluate(ALL_OUTPUTS)[-2000:]):
                     raise Abort
                 expected = json.loads(text.split('EXPECTED ', 1)[1].strip().splitlines()[0])
+                models = page.evaluate("() => ([...document.querySelectorAll('.jp-OutputArea-output')].map(e => e.textContent).find(t => t.startsWith('MODELS ')) || '')")
+                print(f'  {models.strip()}', flush=True)
 
                 def step(name: str, sel: str, key: str, action, label: str):
                     t = time.time(); action()
@@ -243,7 +254,15 @@ def run(args) -> int:
                     check(sha == expected[name]['start'], f'{name}: the first image is the kernel-computed PNG', f'shown {sha}, readout {readout!r}')
                     if name == 'attention':
                         step(name, sel, 'slider', slider_right(sel), 'scale 1/8')
-                        step(name, sel, 'dropdown', lambda: page.locator(f'{sel} select').nth(1).select_option('edge'), 'semseg ← edge')
+                        step(name, sel, 'dropdown', lambda: page.locator(f'{sel} select').first.select_option('depth'), 'depth ← semseg')
+                        if 'trained' in expected[name]:          # the model toggle: the trained network alone, then both again
+                            toggle = lambda v: (lambda: page.locator(sel).get_by_role('button', name=v, exact=True).click())
+                            step(name, sel, 'trained', toggle('trained'), ', trained |')
+                            t = time.time(); toggle('both')()
+                            sha, readout = wait_shown(page, sel, expected[name]['dropdown'], args.update_timeout)
+                            timings[f'{name}: back to both (page update)'] = time.time() - t
+                            check(sha == expected[name]['dropdown'] and readout is not None and ', both |' in readout,
+                                  f'{name}: back to both, the page shows the kernel-computed PNG again', f'shown {sha}, readout {readout!r}')
                     elif name == 'fpm':
                         step(name, sel, 'slider', slider_right(sel), 'scale 1/16')
                     elif name == 'affinity':
@@ -275,6 +294,8 @@ if __name__ == '__main__':
     p.add_argument('--chromium', default='/usr/bin/chromium', help='Chromium executable (default: %(default)s)')
     p.add_argument('--screenshots', default=str(ROOT / 'nbs' / 'images' / 'widgets'), help='folder for the widget screenshots (default: %(default)s)')
     p.add_argument('--timeout', type=float, default=300, help='seconds to wait for all cells to run (default: %(default)s)')
+    p.add_argument('--checkpoint', help='show this mti_train checkpoint next to an untrained one (default: the best nyud_mti of the experiments '
+                                        'if its best.pt is on this machine, else the untrained network alone)')
     p.add_argument('--broken', action='store_true', help='add a failing cell to the demo notebook (the test must then fail)')
     p.add_argument('--debug', action='store_true', help='print the notebook outputs after running all cells')
     p.add_argument('--update-timeout', type=float, default=20, help='seconds to wait for an image update (default: %(default)s)')

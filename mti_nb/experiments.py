@@ -45,9 +45,9 @@ __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESH
            'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash', 'load_recipe', 'run_hash', 'repo_root',
            'default_results', 'default_runs_dir', 'run_folder', 'data_folder', 'lock_file', 'locked', 'ensure_dataset',
            'read_results', 'write_results', 'find_run', 'append_run', 'set_results_key', 'ScaleMetrics', 'evaluate_run',
-           'cpu_model', 'machine_info', 'code_version', 'run_row', 'mean_std', 'summarise', 'judge', 'verdict',
-           'seed_plan', 'table7', 'estimate_seconds', 'plan', 'describe_recipe', 'format_plan', 'format_registry',
-           'mti_paper', 'mti_paper_cli']
+           'cpu_model', 'machine_info', 'code_version', 'run_row', 'mean_std', 'summarise', 'best_seed',
+           'best_checkpoint', 'judge', 'verdict', 'seed_plan', 'table7', 'estimate_seconds', 'plan', 'describe_recipe',
+           'format_plan', 'format_registry', 'mti_paper', 'mti_paper_cli']
 
 # %% ../nbs/16_experiments.ipynb #6
 SCALE_NAMES: tuple[str, ...] = ('1/4', '1/8', '1/16', '1/32')   # MTI-Net's scale index s -> its resolution
@@ -489,6 +489,38 @@ def summarise(results: str | os.PathLike | Mapping | Sequence[Mapping], recipe: 
         rows[name] = row
     recipe_fields = next((r.get('recipe') for r in runs if r['recipe_hash'] == h), None)
     return dict(recipe_hash=h, recipe=recipe_fields, rows=rows, resources=whole.get('resources'), affinity=None if affinity is None else [*affinity])
+
+# %% ../nbs/16_experiments.ipynb #best-ckpt-code
+def best_seed(row: str = 'nyud_mti', recipe: str | os.PathLike | Recipe = DEFAULT_RECIPE,
+              results: str | os.PathLike | Mapping | Sequence[Mapping] | None = None) -> dict | None:
+    """{'seed', 'score', 'by'} of `row`'s best seed in `results`: by Δm against the same seed's single-task runs, else by its main metrics (Δm against the row's mean); None without runs."""
+    if row not in ROWS: raise InputError(f"{row!r} is not a row; mti_paper --list shows the rows")
+    rec = load_recipe(recipe)
+    if results is None: results = default_results(rec, repo_root())
+    runs, whole = _runs_of(results)
+    summary = summarise(whole or runs, rec)
+    if (s := summary['rows'].get(row)) is None: return None
+    if s['delta_m'] is not None: scores, by = s['delta_m']['per_seed'], 'Δm'
+    else:
+        by_seed = {r['seed']: r['metrics'] for r in runs if r['recipe_hash'] == rec.hash and r['row'] == row}     # the last record of a seed wins, as in summarise
+        mean = {k: v['mean'] for k, v in s['metrics'].items()}
+        scores, by = {}, 'main metrics'
+        for seed, m in by_seed.items():
+            try: scores[seed] = delta_m(m, mean, s['tasks'])['delta_m']
+            except (KeyError, ValueError): pass               # a main metric missing or undefined: not ranked
+        if not scores: return None
+    seed = max(sorted(scores), key=lambda k: scores[k])      # ties: the lowest seed
+    return dict(seed=seed, score=scores[seed], by=by)
+
+def best_checkpoint(row: str = 'nyud_mti', recipe: str | os.PathLike | Recipe = DEFAULT_RECIPE,
+                    results: str | os.PathLike | Mapping | Sequence[Mapping] | None = None, runs_dir: str | os.PathLike | None = None) -> Path | None:
+    """The `best.pt` of `row`'s best seed (`best_seed`) in its run folder, or None when there is no run or the file is not on this machine."""
+    rec = load_recipe(recipe)
+    best = best_seed(row, rec, results)
+    if best is None: return None
+    path = run_folder(row, best['seed'], rec, runs_dir if runs_dir is not None else default_runs_dir(repo_root()))/'best.pt'
+    return path if path.is_file() else None
+
 
 # %% ../nbs/16_experiments.ipynb #41
 CLAIMS: dict[int, tuple[str, list[tuple[str, str, str | float]]]] = {
