@@ -37,7 +37,8 @@ from .initial_prediction import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
 from .speed import default_threads
-from .train import DEFAULTS, RUNTIME_KEYS, Trainer, build_model, evaluation_model, load_model, make_config, memory_errors, open_split, pick_device, val_metrics
+from .config import DEFAULTS, make_config
+from .train import RUNTIME_KEYS, Trainer, build_model, evaluation_model, load_model, memory_errors, open_split, pick_device, val_metrics
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',
