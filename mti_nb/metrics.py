@@ -16,17 +16,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-from scipy.sparse import csr_matrix
 from skimage.morphology import thin as thin_binary
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .core import HUMAN_PARTS, IGNORE_INDEX, InputError, NYUD40_CLASSES, NYUD_TASKS, PASCAL_CLASSES, PASCAL_TASKS
+from .edge_matching import match_edges
 
 # %% auto #0
 __all__ = ['SAL_THRESHOLDS', 'MAIN_METRIC', 'LOWER_IS_BETTER', 'Metric', 'SegMetric', 'DepthMetric', 'NormalsMetric',
-           'SaliencyMetric', 'max_bipartite_matching', 'match_edges', 'edge_nms', 'edge_thresholds', 'edge_counts',
-           'edge_scores', 'EdgeMetric', 'edge_match', 'make_metric', 'MultiTaskMetrics', 'evaluate', 'delta_m']
+           'SaliencyMetric', 'edge_nms', 'edge_thresholds', 'edge_counts', 'edge_scores', 'EdgeMetric', 'edge_match',
+           'make_metric', 'MultiTaskMetrics', 'evaluate', 'delta_m']
 
 # %% ../nbs/11_metrics.ipynb #6
 def _tensor(x) -> Tensor:
@@ -217,99 +217,6 @@ class SaliencyMetric(Metric):
         if self.n_images == 0: return self._empty(['maxF', 'maxIoU'])
         c = self.curves()
         return {'maxF': 100 * float(c['f'].max()), 'maxIoU': 100 * float(c['iou'].max())}
-
-# %% ../nbs/11_metrics.ipynb #35
-def _dominant_rounds(r: np.ndarray, c: np.ndarray, ml: np.ndarray, mr: np.ndarray, rounds: int = 50) -> None:
-    """In rounds, match every edge (r[i], c[i]) that comes first, in the given order, among the free edges of both its ends."""
-    for _ in range(rounds):
-        keep = (ml[r] < 0) & (mr[c] < 0)
-        r, c = r[keep], c[keep]
-        if not len(r): return
-        idx = np.arange(len(r))
-        first_r, first_c = np.empty(len(ml), np.int64), np.empty(len(mr), np.int64)
-        first_r[r[::-1]], first_c[c[::-1]] = idx[::-1], idx[::-1]      # the last write wins: each end's first edge
-        take = (first_r[r] == idx) & (first_c[c] == idx)
-        ml[r[take]], mr[c[take]] = c[take], r[take]
-
-def _augment(roots: Iterable[int], neighbours, ml: list, mr: list) -> None:
-    """Augmenting-path passes from the free left vertices in `roots` until a pass finds none (`ml`, `mr` are updated)."""
-    free = [u for u in roots if ml[u] < 0]
-    while free:
-        seen, progress = set(), False                                       # right vertices seen in this pass
-        for root in free:
-            path, todo, via = [root], [neighbours(root)], []                # left vertices, their untried neighbours, right vertices
-            while path:
-                if not todo[-1]:                                            # dead end: backtrack
-                    path.pop(); todo.pop()
-                    if via: via.pop()
-                    continue
-                v = todo[-1].pop()
-                if v in seen: continue
-                seen.add(v); via.append(v)
-                if mr[v] < 0:                                               # a free right vertex: flip the path
-                    for a, b in zip(path, via): ml[a], mr[b] = b, a
-                    progress = True
-                    break
-                path.append(mr[v]); todo.append(neighbours(mr[v]))
-        if not progress: return
-        free = [u for u in free if ml[u] < 0]
-
-def max_bipartite_matching(rows, cols, n_left: int, n_right: int, dist=None, greedy_rounds: int = 50) -> np.ndarray:
-    """Maximum matching of the bipartite graph with edges (rows[i], cols[i]), shortest `dist` first: each left vertex's mate or -1."""
-    rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-    dist = np.zeros(len(rows)) if dist is None else np.asarray(dist, np.float64)
-    ml, mr = np.full(n_left, -1, np.int64), np.full(n_right, -1, np.int64)
-    order = np.lexsort((np.random.default_rng(0).random(len(rows)), dist))   # ties broken by a fixed random key
-    _dominant_rounds(rows[order], cols[order], ml, mr, greedy_rounds)
-    adj = csr_matrix((np.ones(len(rows), np.int8), (rows, cols)), shape=(n_left, n_right))
-    ml, mr = ml.tolist(), mr.tolist()
-    _augment(range(n_left), lambda u: adj.indices[adj.indptr[u]:adj.indptr[u + 1]].tolist(), ml, mr)
-    return np.array(ml, np.int64)
-
-# %% ../nbs/11_metrics.ipynb #40
-def _disk(radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integer offsets (dy, dx) within `radius`, nearest first, and their squared lengths."""
-    R = int(math.floor(radius))
-    off = np.array([(dy, dx) for dy in range(-R, R + 1) for dx in range(-R, R + 1) if dy * dy + dx * dx <= radius * radius])
-    d2 = (off**2).sum(1)
-    order = np.argsort(d2, kind='stable')
-    return off[order], d2[order]
-
-def match_edges(pred: np.ndarray, gt: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """One-to-one matching of edge pixels within `radius` px (maximum matching); returns the matched masks (pred, gt)."""
-    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
-    if pred.shape != gt.shape or pred.ndim != 2: raise ValueError(f'match_edges: need two HxW maps of one size, got {pred.shape} and {gt.shape}')
-    mp_mask, mg_mask = np.zeros_like(pred), np.zeros_like(gt)
-    if not pred.any() or not gt.any(): return mp_mask, mg_mask
-    P = np.argwhere(pred & (ndimage.distance_transform_edt(~gt) <= radius))    # only pixels with a partner in reach
-    G = np.argwhere(gt & (ndimage.distance_transform_edt(~pred) <= radius))
-    if not len(P) or not len(G): return mp_mask, mg_mask
-    off, d2 = _disk(radius)
-    R, (H, W), grids = int(math.floor(radius)), gt.shape, []
-    for pts in (P, G):                                                         # pixel -> vertex id, padded by R
-        grid = np.full((H + 2 * R, W + 2 * R), -1, np.int64)
-        grid[pts[:, 0] + R, pts[:, 1] + R] = np.arange(len(pts)); grids.append(grid)
-    mp, mg, rng = np.full(len(P), -1, np.int64), np.full(len(G), -1, np.int64), np.random.default_rng(0)
-    for d in np.unique(d2):                                                    # greedy: one distance shell at a time
-        fp = np.nonzero(mp < 0)[0]
-        if not len(fp) or (mg >= 0).all(): break
-        shell = off[d2 == d]
-        j = grids[1][P[fp, 0, None] + R + shell[:, 0], P[fp, 1, None] + R + shell[:, 1]]   # free preds x shell offsets
-        i = np.broadcast_to(fp[:, None], j.shape)
-        perm = rng.permutation(int((j >= 0).sum()))
-        _dominant_rounds(i[j >= 0][perm], j[j >= 0][perm], mp, mg)
-    # augmenting paths from the side with fewer free pixels; neighbours looked up in the grid, nearest tried first
-    pred_side = (mp < 0).sum() <= (mg < 0).sum()
-    L, grid, ml, mr = (P, grids[1], mp, mg) if pred_side else (G, grids[0], mg, mp)
-    def neighbours(u):
-        win = grid[L[u, 0] + R + off[::-1, 0], L[u, 1] + R + off[::-1, 1]]    # farthest first: pop() takes the nearest
-        return win[win >= 0].tolist()
-    ml, mr = ml.tolist(), mr.tolist()
-    _augment(range(len(ml)), neighbours, ml, mr)
-    mp = np.array(ml if pred_side else mr, np.int64)
-    hit = mp >= 0
-    mp_mask[P[hit, 0], P[hit, 1]] = True; mg_mask[G[mp[hit], 0], G[mp[hit], 1]] = True
-    return mp_mask, mg_mask
 
 # %% ../nbs/11_metrics.ipynb #47
 def _triangle_smooth(x: np.ndarray, r: int = 4) -> np.ndarray:
