@@ -12,19 +12,15 @@ import torch
 from torch import nn, Tensor
 
 from .core import InputError
-from .initial_prediction import upsample_to
+from .layers import conv_bn_relu, upsample_to
 
 # %% auto #0
-__all__ = ['Decoder', 'concat_scales', 'conv_bn_relu', 'AggregationHead', 'conv_gn_relu', 'PanopticHead', 'FeatureAggregation']
+__all__ = ['Decoder', 'concat_scales', 'AggregationHead', 'conv_gn_relu', 'PanopticHead', 'FeatureAggregation']
 
 # %% ../nbs/07_aggregation.ipynb #6
 def concat_scales(maps: Sequence[Tensor]) -> Tensor:
     """Upsample every map to the size of the first (the finest) and concatenate them along channels."""
     return torch.cat([upsample_to(m, maps[0].shape[-2:]) for m in maps], 1)
-
-def conv_bn_relu(channels: int) -> nn.Sequential:
-    """1x1 conv (with bias) `channels -> channels`, batch norm, ReLU: the fusion layer of the decoders."""
-    return nn.Sequential(nn.Conv2d(channels, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
 
 # %% ../nbs/07_aggregation.ipynb #10
 class AggregationHead(nn.Module):

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 import mti_nb
 from .core import PASCAL_TASKS, InputError, default_data_dir, jsonable, run_cli, write_text_atomic
 from .synthetic import check_size, generate_synthetic, synth_spec
-from .initial_prediction import upsample_to
+from .layers import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
 from .speed import default_threads

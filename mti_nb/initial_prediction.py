@@ -10,26 +10,18 @@ from typing import Callable, Mapping
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
-from torchvision.models.resnet import BasicBlock, conv1x1
+
+from .layers import residual_block, upsample_to
 
 # %% auto #0
-__all__ = ['residual_block', 'two_basic_blocks', 'upsample_to', 'InitialTaskPrediction']
+__all__ = ['two_basic_blocks', 'InitialTaskPrediction']
 
 # %% ../nbs/04_initial_prediction.ipynb #7
-def residual_block(in_channels: int, channels: int) -> BasicBlock:
-    """torchvision's `BasicBlock` from `in_channels` to `channels`, with a 1x1 conv + BN shortcut when they differ."""
-    down = None if in_channels == channels else nn.Sequential(conv1x1(in_channels, channels), nn.BatchNorm2d(channels))
-    return BasicBlock(in_channels, channels, downsample=down)
-
 def two_basic_blocks(in_channels: int, channels: int) -> nn.Sequential:
     """The paper's task-specific head body: two basic residual blocks, `in_channels` -> `channels`."""
     return nn.Sequential(residual_block(in_channels, channels), residual_block(channels, channels))
 
 # %% ../nbs/04_initial_prediction.ipynb #12
-def upsample_to(x: Tensor, size: tuple[int, int] | torch.Size) -> Tensor:
-    """Bilinearly resize `x` (B x C x h x w) to `size` (no-op if it already has it)."""
-    return x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
-
 class InitialTaskPrediction(nn.Module):
     """Per-task heads at one scale: (backbone map [+ propagated task features]) -> task features, initial predictions."""
     def __init__(self, in_channels: int, channels: int, tasks: Mapping[str, int],

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import IGNORE_INDEX
-from .initial_prediction import upsample_to
+from .layers import upsample_to
 
 # %% auto #0
 __all__ = ['TASK_LOSSES', 'LOSS_WEIGHTS', 'fit_to_label', 'masked_sum', 'masked_mean', 'unit_vectors', 'seg_loss', 'depth_loss',

@@ -13,10 +13,11 @@ from torchvision.models.resnet import Bottleneck, conv1x1
 
 from .core import NYUD_TASKS, PASCAL_TASKS, InputError
 from .backbones import ResNetFPN, get_backbone, feature_sizes
-from .initial_prediction import InitialTaskPrediction, upsample_to
+from .initial_prediction import InitialTaskPrediction
+from .layers import conv_bn_relu, upsample_to
 from .distillation import MultiModalDistillation
 from .propagation import FeaturePropagation, Attention
-from .aggregation import Decoder, FeatureAggregation, concat_scales, conv_bn_relu
+from .aggregation import Decoder, FeatureAggregation, concat_scales
 
 # %% auto #0
 __all__ = ['FPN_TASK_CHANNELS', 'resolve_tasks', 'resolve_backbone', 'decoder_of', 'wants_initial', 'initial_out',

@@ -11,7 +11,7 @@ import torch
 from torch import nn, Tensor
 from torchvision.ops import SqueezeExcitation
 
-from .initial_prediction import residual_block
+from .layers import residual_block
 
 # %% auto #0
 __all__ = ['Attention', 'task_attention', 'FeaturePropagation']

@@ -23,7 +23,7 @@ from torch import nn, Tensor
 
 from .data import denormalize
 from .drawing import as_label, task_image
-from .initial_prediction import upsample_to
+from .layers import upsample_to
 from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pairs, AffinityResult, PAPER_PAIRS, DILATIONS, DEPTH_THRESHOLD
 
 # %% auto #0
