@@ -22,7 +22,8 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
-           'nyud_id', 'class_palette', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps', 'set_seed',
+           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'nyud_id', 'class_palette',
+           'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps', 'set_seed',
            'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
@@ -61,6 +62,20 @@ PART_GROUPS: dict[str, int] = {name: HUMAN_PARTS.index(group) for group, names i
 def class_palette(n: int) -> np.ndarray:
     """A fixed n x 3 float RGB colour per class id 0..n-1 (the same on every call)."""
     return np.array([colorsys.hsv_to_rgb((i * .618034 + .1) % 1, .45 + .2 * (i % 3), .95 - .35 * (i % 2)) for i in range(n)])
+
+# %% ../nbs/00_core.ipynb #448a6f8e
+NYUD_LAYOUT: dict[str, tuple[str, str]] = {      # 'image' and each task -> (folder, suffix) in NYUD_MT
+    'image': ('images', '.jpg'), 'semseg': ('segmentation', '.png'), 'depth': ('depth', '.npy'),
+    'normals': ('normals', '.npy'), 'edge': ('edge', '.npy')}
+PASCAL_LAYOUT: dict[str, tuple[str, str]] = {    # 'image' and each task -> (folder, suffix) in PASCAL_MT
+    'image': ('JPEGImages', '.jpg'), 'semseg': ('semseg/pascal-context', '.png'), 'human_parts': ('human_parts', '.mat'),
+    'sal': ('sal_distill', '.png'), 'normals': ('normals_distill', '.png'), 'edge': ('pascal-context/trainval', '.mat')}
+NYUD_SPLIT_DIR: str = 'gt_sets'                  # folder of train.txt and val.txt
+PASCAL_SPLIT_DIR: str = 'ImageSets/Context'
+
+def layout_paths(layout: dict[str, tuple[str, str]], root: str | os.PathLike, id_: str) -> dict[str, Path]:
+    """The files of image `id_` under `root`, by key of `layout` ('image' and each task)."""
+    return {k: Path(root) / folder / f'{id_}{suffix}' for k, (folder, suffix) in layout.items()}
 
 # %% ../nbs/00_core.ipynb #18
 @contextmanager

@@ -22,6 +22,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
 from .core import HUMAN_PARTS, IGNORE_INDEX, NYUD_TASKS, PASCAL_TASKS, InputError
+from .core import NYUD_LAYOUT, NYUD_SPLIT_DIR, PASCAL_LAYOUT, PASCAL_SPLIT_DIR
 from .synthetic import EVAL_CLASSES_FILE
 
 # %% auto #0
@@ -222,7 +223,7 @@ class MultiTaskDataset(Dataset):
     """A folder of images with one label file per task; subclasses declare the layout."""
     name: str = ''
     TASKS: dict[str, int] = {}
-    IMAGES: tuple[str, str] = ('images', '.jpg')          # folder, suffix
+    IMAGES: tuple[str, str]                              # folder, suffix
     LABELS: dict[str, tuple[str, str, Reader]] = {}      # task -> (folder, suffix, reader)
 
     def __init__(self, root: str | os.PathLike, split: str = 'train', tasks: Iterable[str] | None = None,
@@ -261,6 +262,10 @@ class MultiTaskDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         sample = self.load(i)
         return self.transform(sample) if self.transform is not None else sample
+
+def _with_readers(layout: dict[str, tuple[str, str]], readers: dict[str, Reader]) -> dict[str, tuple[str, str, Reader]]:
+    """Task -> (folder, suffix, reader): each task's folder and suffix in `layout` (of `mti_nb.core`) joined to its reader."""
+    return {t: (*layout[t], read) for t, read in readers.items()}
 
 def read_split(path: str | os.PathLike) -> list[str]:
     """The ids listed in a split file, one per line: UTF-8 (a BOM is skipped), spaces around ids and blank lines ignored.
@@ -304,20 +309,17 @@ def read_eval_classes(path: str | os.PathLike, classes: dict[str, int]) -> dict[
 class NYUD(MultiTaskDataset):
     """NYUD-v2 in the NYUD_MT layout: semseg, depth, normals, edge."""
     name, TASKS = 'NYUD', NYUD_TASKS
-    IMAGES = ('images', '.jpg')
-    LABELS = {'semseg': ('segmentation', '.png', read_nyud_semseg), 'depth': ('depth', '.npy', read_depth),
-              'normals': ('normals', '.npy', read_normals_npy), 'edge': ('edge', '.npy', read_binary_npy)}
-    def split_file(self, split: str) -> Path: return self.root/'gt_sets'/f'{split}.txt'
+    IMAGES = NYUD_LAYOUT['image']
+    LABELS = _with_readers(NYUD_LAYOUT, {'semseg': read_nyud_semseg, 'depth': read_depth, 'normals': read_normals_npy, 'edge': read_binary_npy})
+    def split_file(self, split: str) -> Path: return self.root/NYUD_SPLIT_DIR/f'{split}.txt'
 
 class PASCALContext(MultiTaskDataset):
     """PASCAL-Context in the PASCAL_MT layout: semseg, human_parts, sal, normals, edge."""
     name, TASKS = 'PASCAL', PASCAL_TASKS
-    IMAGES = ('JPEGImages', '.jpg')
-    LABELS = {'semseg': ('semseg/pascal-context', '.png', read_pascal_semseg),
-              'human_parts': ('human_parts', '.mat', read_human_parts),
-              'sal': ('sal_distill', '.png', read_saliency), 'normals': ('normals_distill', '.png', read_normals_png),
-              'edge': ('pascal-context/trainval', '.mat', read_context_edges)}
-    def split_file(self, split: str) -> Path: return self.root/'ImageSets'/'Context'/f'{split}.txt'
+    IMAGES = PASCAL_LAYOUT['image']
+    LABELS = _with_readers(PASCAL_LAYOUT, {'semseg': read_pascal_semseg, 'human_parts': read_human_parts, 'sal': read_saliency,
+                                          'normals': read_normals_png, 'edge': read_context_edges})
+    def split_file(self, split: str) -> Path: return self.root/PASCAL_SPLIT_DIR/f'{split}.txt'
 
 # %% ../nbs/A5_data.ipynb #60
 SAMPLE_KEYS: dict[str, str] = {'image': 'image', 'semseg': 'label', 'human_parts': 'label', 'depth': 'depth',

@@ -20,28 +20,27 @@ from fastcore.script import Param
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .core import (NYUD40_CLASSES, InputError, atomic_path, clean_stale_temps, default_data_dir, nyud_id, run_cli,
-    write_text_atomic)
+from .core import (NYUD40_CLASSES, NYUD_LAYOUT, NYUD_SPLIT_DIR, InputError, atomic_path, clean_stale_temps, default_data_dir,
+    layout_paths, nyud_id, run_cli, write_text_atomic)
 from .scenes import SYNTH_CLASSES, check_size, make_sample
 
 # %% auto #0
-__all__ = ['GENERATOR_VERSION', 'LAYOUT', 'EVAL_CLASSES_FILE', 'NYUD_EVAL_CLASSES', 'BYTES_PER_PIXEL', 'NYUD_SYNTH',
-           'sample_paths', 'write_sample', 'write_eval_classes', 'read_split_ids', 'dataset_stats', 'format_stats',
-           'SynthSpec', 'generate_synthetic', 'generate_dataset', 'synth_spec', 'mti_synth', 'mti_synth_cli']
+__all__ = ['GENERATOR_VERSION', 'EVAL_CLASSES_FILE', 'NYUD_EVAL_CLASSES', 'BYTES_PER_PIXEL', 'NYUD_SYNTH', 'sample_paths',
+           'write_sample', 'write_eval_classes', 'read_split_ids', 'dataset_stats', 'format_stats', 'SynthSpec',
+           'generate_synthetic', 'generate_dataset', 'synth_spec', 'mti_synth', 'mti_synth_cli']
 
 # %% ../nbs/A3_synthetic.ipynb #54
 GENERATOR_VERSION = 1
-LAYOUT: dict[str, str] = {'images': '.jpg', 'segmentation': '.png', 'depth': '.npy', 'normals': '.npy', 'edge': '.npy'}
 
 def sample_paths(root: str | os.PathLike, id_: str) -> dict[str, Path]:
-    """The five files of sample `id_` under `root`, by layout folder."""
-    return {k: Path(root) / k / f'{id_}{ext}' for k, ext in LAYOUT.items()}
+    """The five files of sample `id_` under `root`, by key of `NYUD_LAYOUT` ('image', 'semseg', 'depth', 'normals', 'edge')."""
+    return layout_paths(NYUD_LAYOUT, root, id_)
 
 def write_sample(root: str | os.PathLike, id_: str, s: dict):
     """Write the five maps of sample dict `s` under `root` (each file atomically)."""
     p = sample_paths(root, id_)
-    with atomic_path(p['images']) as tmp: Image.fromarray(s['image']).save(tmp, quality=95)
-    with atomic_path(p['segmentation']) as tmp: Image.fromarray(s['semseg']).save(tmp)
+    with atomic_path(p['image']) as tmp: Image.fromarray(s['image']).save(tmp, quality=95)
+    with atomic_path(p['semseg']) as tmp: Image.fromarray(s['semseg']).save(tmp)
     for k in ('depth', 'normals', 'edge'):
         with atomic_path(p[k]) as tmp: np.save(tmp, s[k])
 
@@ -75,7 +74,7 @@ def _read_maps(root: Path, id_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
     def png(f):
         with Image.open(f) as im: return np.asarray(im)
     p, out = sample_paths(root, id_), []
-    for k, load in (('segmentation', png), ('depth', np.load), ('edge', np.load)):
+    for k, load in (('semseg', png), ('depth', np.load), ('edge', np.load)):
         try: out.append(load(p[k]))
         except (OSError, ValueError, EOFError) as e:
             raise InputError(f'{p[k]} cannot be read ({type(e).__name__}: {" ".join(str(e).split())}); delete it and run mti_synth again to make it anew') from e
@@ -84,7 +83,7 @@ def _read_maps(root: Path, id_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def dataset_stats(root: str | os.PathLike) -> dict:
     """Statistics of a dataset in the NYUD_MT layout: counts, size, class shares, depth range, edge density."""
     root = Path(root)
-    split = read_split_ids(root, 'gt_sets', 'NYUD_MT')
+    split = read_split_ids(root, NYUD_SPLIT_DIR, 'NYUD_MT')
     counts = np.zeros(41, np.int64); valid = edges = pixels = 0; dsum = 0.; dmin, dmax = math.inf, 0.
     for id_ in split['train'] + split['val']:
         seg, d, e = _read_maps(root, id_)
@@ -219,9 +218,9 @@ def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_
     partial.unlink()
     return root
 
-NYUD_SYNTH = SynthSpec(name='nyud_synth', layout='NYUD_MT', generator='mti_nb.synthetic', version=GENERATOR_VERSION, folders=tuple(LAYOUT),
-                       paths=sample_paths, job=_make_and_write, split_dir='gt_sets', eval_classes=NYUD_EVAL_CLASSES,
-                       stats=dataset_stats, format_stats=format_stats)
+NYUD_SYNTH = SynthSpec(name='nyud_synth', layout='NYUD_MT', generator='mti_nb.synthetic', version=GENERATOR_VERSION,
+                       folders=tuple(f for f, _ in NYUD_LAYOUT.values()), paths=sample_paths, job=_make_and_write, split_dir=NYUD_SPLIT_DIR,
+                       eval_classes=NYUD_EVAL_CLASSES, stats=dataset_stats, format_stats=format_stats)
 
 def generate_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200, size: Sequence[int] = (192, 256),
                      seed: int = 0, workers: int = 1, force: bool = False, progress: bool = True) -> Path:

@@ -16,19 +16,19 @@ import numpy as np
 import scipy.io
 from PIL import Image
 
-from .core import HUMAN_PARTS, IGNORE_INDEX, PART_GROUPS, PASCAL_CLASSES, atomic_path
+from .core import HUMAN_PARTS, IGNORE_INDEX, PART_GROUPS, PASCAL_CLASSES, PASCAL_LAYOUT, PASCAL_SPLIT_DIR, atomic_path, layout_paths
 from .raycast import CHECKER, EPS, NOISE, PLAIN, STRIPES, Camera, Prim, Scene, intersect, register_primitive, render
 from .scenes import (SceneBuilder, boxes_at, chair_prims, check_size, darker, random_chair_size, random_color, random_look,
     random_table_size, table_prims, table_radius)
 from .synthetic import SynthSpec, generate_synthetic, read_split_ids
 
 # %% auto #0
-__all__ = ['PASCAL_SYNTH_CLASSES', 'CONTEXT_CLASSES', 'PART_NAMES', 'STANDING', 'PASCAL_LAYOUT', 'PASCAL_GENERATOR_VERSION',
-           'PASCAL_SPLIT_DIR', 'PASCAL_SYNTH', 'pascal_id', 'context_id', 'eval_classes', 'label', 'split_instances',
-           'Capsule', 'capsule', 'person_prims', 'random_pose', 'person_looks', 'bottle_prims', 'plant_prims',
-           'sofa_prims', 'car_prims', 'tv_look', 'sample_pascal_scene', 'saliency', 'pascal_maps', 'make_pascal_sample',
-           'pascal_sample_paths', 'encode_normals', 'part_anno', 'save_mat', 'write_pascal_sample',
-           'pascal_dataset_stats', 'format_pascal_stats', 'generate_pascal_dataset']
+__all__ = ['PASCAL_SYNTH_CLASSES', 'CONTEXT_CLASSES', 'PART_NAMES', 'STANDING', 'PASCAL_GENERATOR_VERSION', 'PASCAL_SYNTH',
+           'pascal_id', 'context_id', 'eval_classes', 'label', 'split_instances', 'Capsule', 'capsule', 'person_prims',
+           'random_pose', 'person_looks', 'bottle_prims', 'plant_prims', 'sofa_prims', 'car_prims', 'tv_look',
+           'sample_pascal_scene', 'saliency', 'pascal_maps', 'make_pascal_sample', 'pascal_sample_paths',
+           'encode_normals', 'part_anno', 'save_mat', 'write_pascal_sample', 'pascal_dataset_stats',
+           'format_pascal_stats', 'generate_pascal_dataset']
 
 # %% ../nbs/A4_synthetic_pascal.ipynb #cf6f3431
 PASCAL_SYNTH_CLASSES: tuple[str, ...] = ('bottle', 'car', 'chair', 'diningtable', 'person', 'pottedplant', 'sofa', 'tvmonitor')
@@ -323,16 +323,12 @@ def make_pascal_sample(seed: int, index: int, size: Sequence[int] = (192, 256)) 
     return pascal_maps(*sample_pascal_scene(rng, *check_size(size)))
 
 # %% ../nbs/A4_synthetic_pascal.ipynb #ba490cd7
-PASCAL_LAYOUT: dict[str, tuple[str, str]] = {   # task -> (folder, suffix), as A5_data's PASCALContext reads them
-    'image': ('JPEGImages', '.jpg'), 'semseg': ('semseg/pascal-context', '.png'), 'human_parts': ('human_parts', '.mat'),
-    'sal': ('sal_distill', '.png'), 'normals': ('normals_distill', '.png'), 'edge': ('pascal-context/trainval', '.mat')}
 PASCAL_GENERATOR_VERSION = 1
-PASCAL_SPLIT_DIR = 'ImageSets/Context'   # folder of train.txt and val.txt
 _MAT_HEADER = b'MATLAB 5.0 MAT-file, written by mti_nb.synthetic_pascal'.ljust(116)
 
 def pascal_sample_paths(root: str | os.PathLike, id_: str) -> dict[str, Path]:
-    """The six files of sample `id_` under `root`, by task ('image', 'semseg', 'human_parts', 'sal', 'normals', 'edge')."""
-    return {k: Path(root) / folder / f'{id_}{ext}' for k, (folder, ext) in PASCAL_LAYOUT.items()}
+    """The six files of sample `id_` under `root`, by key of `PASCAL_LAYOUT` ('image', 'semseg', 'human_parts', 'sal', 'normals', 'edge')."""
+    return layout_paths(PASCAL_LAYOUT, root, id_)
 
 def encode_normals(n: np.ndarray) -> np.ndarray:
     """Unit normals (HxWx3, all-zero = invalid) as PASCAL's RGB colours round((n + 1) / 2 * 255)."""
