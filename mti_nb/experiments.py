@@ -398,6 +398,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
     try: busy.acquire(timeout=0)
     except Timeout: return 'busy', None
     try:
+        code = code_version()                      # the code that trains the run: taken at its start, not when it ends
         data = ensure_dataset(spec.dataset, recipe, data_dir, data_workers, progress)
         runtime = {k: v for k, v in dict(device=device, workers=workers, threads=threads).items() if k in DEFAULTS and v is not None}
         resumed, t0 = (folder/'last.pt').exists() or (folder/'best.pt').exists(), time.time()
@@ -423,7 +424,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
                   checkpoint=dict(file='best.pt', epoch=ev['epoch'], criterion=trainer.best['criterion'], epochs=trainer.epoch),
                   metrics=ev['metrics'], **({'initial': ev['initial']} if 'initial' in ev else {}), images=ev['images'],
                   wall_s=round(train_s + eval_s, 1), train_s=round(train_s, 1), eval_s=round(eval_s, 1), sittings=len(sittings),
-                  machine=machine_info(trainer.device), code=code_version(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+                  machine=machine_info(trainer.device), code=code, date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     if not append_run(results, record): return 'done', find_run(read_results(results), row, seed, h)   # another process was quicker
     return 'ran', jsonable(record)
 
