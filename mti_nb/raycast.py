@@ -17,7 +17,7 @@ from .core import nyud_id
 # %% auto #0
 __all__ = ['NYUD_INTRINSICS', 'PLAIN', 'STRIPES', 'CHECKER', 'NOISE', 'GRID', 'FACE_CLASSES', 'FACE_NORMALS', 'EPS',
            'scaled_intrinsics', 'look_rotation', 'Camera', 'Prim', 'Scene', 'room_faces', 'register_primitive',
-           'intersect', 'trace', 'instance_boundaries', 'render']
+           'intersect', 'trace', 'instance_boundaries', 'render', 'neighbour_pairs']
 
 # %% ../nbs/A1_raycast.ipynb #7
 NYUD_INTRINSICS: dict[str, float] = dict(fx=518.857901, fy=519.469611, cx=325.582449, cy=253.736166, H=480, W=640)
@@ -315,3 +315,8 @@ def render(scene: Scene, cam: Camera, rng: np.random.Generator | None = None, fa
                semseg=np.take(T['cls'], pid), instance=inst)
     if edges: out['edge'] = instance_boundaries(inst).astype(f32)
     return out
+
+# %% ../nbs/A1_raycast.ipynb #c765d6ff
+def neighbour_pairs(m: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The 4-neighbour pixel pairs of map `m`, one (second, first) pair of arrays per direction: vertical `(m[1:], m[:-1])`, horizontal `(m[:, 1:], m[:, :-1])`."""
+    return [(m[1:], m[:-1]), (m[:, 1:], m[:, :-1])]

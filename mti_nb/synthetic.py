@@ -27,7 +27,7 @@ from .scenes import SYNTH_CLASSES, check_size, make_sample
 # %% auto #0
 __all__ = ['GENERATOR_VERSION', 'EVAL_CLASSES_FILE', 'NYUD_EVAL_CLASSES', 'BYTES_PER_PIXEL', 'NYUD_SYNTH', 'sample_paths',
            'write_sample', 'write_eval_classes', 'read_split_ids', 'dataset_stats', 'format_stats', 'SynthSpec',
-           'generate_synthetic', 'generate_dataset', 'synth_spec', 'mti_synth', 'mti_synth_cli']
+           'generate_synthetic', 'generate_dataset', 'dataset_bytes', 'synth_spec', 'mti_synth', 'mti_synth_cli']
 
 # %% ../nbs/A3_synthetic.ipynb #54
 GENERATOR_VERSION = 1
@@ -108,18 +108,26 @@ def format_stats(st: dict) -> str:
 # %% ../nbs/A3_synthetic.ipynb #57
 @dataclass(frozen=True)
 class SynthSpec:
-    """What `generate_synthetic` needs to know of one synthetic dataset: names, sample files, the per-sample job, splits, classes and statistics."""
+    """What `generate_synthetic` needs to know of one synthetic dataset: names, the layout of the sample files, the per-sample job, splits, classes and statistics."""
     name: str                                  # default folder (under `default_data_dir()`) and progress bar label
     layout: str                                # name of the folder layout, for messages
     generator: str                             # module recorded in synthetic.json
     version: int                               # generator version recorded in synthetic.json
-    folders: tuple[str, ...]                   # the folders that hold the sample files
-    paths: Callable[[Path, str], dict]         # (root, id) -> the files of that sample
+    files: dict[str, tuple[str, str]]          # 'image' and each task -> (folder, suffix) of the sample files: core's NYUD_LAYOUT or PASCAL_LAYOUT
     job: Callable[[tuple], None]               # (root, seed, index, (H, W)) -> make and write that sample; a module-level function (workers unpickle it)
     split_dir: str                             # folder of train.txt and val.txt
     eval_classes: dict[str, list[int]]         # content of eval_classes.json
     stats: Callable[[Path], dict]              # statistics read back from the written dataset
     format_stats: Callable[[dict], str]        # printable summary of the statistics
+
+    @property
+    def folders(self) -> tuple[str, ...]:
+        """The folders that hold the sample files, in the order of `files`."""
+        return tuple(folder for folder, _ in self.files.values())
+
+    def paths(self, root: str | os.PathLike, id_: str) -> dict[str, Path]:
+        """The files of sample `id_` under `root`, by key of `files`."""
+        return layout_paths(self.files, root, id_)
 
 def _config(spec: SynthSpec, n_train, n_val, size, seed) -> dict:
     return dict(generator=spec.generator, version=spec.version, seed=int(seed), size=list(size), n_train=int(n_train), n_val=int(n_val))
@@ -219,7 +227,7 @@ def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_
     return root
 
 NYUD_SYNTH = SynthSpec(name='nyud_synth', layout='NYUD_MT', generator='mti_nb.synthetic', version=GENERATOR_VERSION,
-                       folders=tuple(f for f, _ in NYUD_LAYOUT.values()), paths=sample_paths, job=_make_and_write, split_dir=NYUD_SPLIT_DIR,
+                       files=NYUD_LAYOUT, job=_make_and_write, split_dir=NYUD_SPLIT_DIR,
                        eval_classes=NYUD_EVAL_CLASSES, stats=dataset_stats, format_stats=format_stats)
 
 def generate_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200, size: Sequence[int] = (192, 256),
@@ -228,6 +236,11 @@ def generate_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, 
 
     `workers`: processes (0 = one per CPU core). `force`: regenerate every file, whatever the folder holds."""
     return generate_synthetic(NYUD_SYNTH, out, n_train, n_val, size, seed, workers, force, progress)
+
+# %% ../nbs/A3_synthetic.ipynb #06293366
+def dataset_bytes(root: str | os.PathLike) -> dict[str, bytes]:
+    """Relative path -> bytes of every file under `root`: two folders hold the same files, byte for byte, when these are equal."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(Path(root).rglob('*')) if p.is_file()}
 
 # %% ../nbs/A3_synthetic.ipynb #67
 def synth_spec(dataset: str) -> SynthSpec:

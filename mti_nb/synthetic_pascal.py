@@ -392,7 +392,7 @@ def format_pascal_stats(st: dict) -> str:
 
 # %% ../nbs/A4_synthetic_pascal.ipynb #7415a80e
 PASCAL_SYNTH = SynthSpec(name='pascal_synth', layout='PASCAL_MT', generator='mti_nb.synthetic_pascal', version=PASCAL_GENERATOR_VERSION,
-                         folders=tuple(f for f, _ in PASCAL_LAYOUT.values()), paths=pascal_sample_paths, job=_make_and_write_pascal,
+                         files=PASCAL_LAYOUT, job=_make_and_write_pascal,
                          split_dir=PASCAL_SPLIT_DIR, eval_classes=eval_classes(), stats=pascal_dataset_stats, format_stats=format_pascal_stats)
 
 def generate_pascal_dataset(out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200, size: Sequence[int] = (192, 256),
