@@ -42,13 +42,13 @@ from .train import RUNTIME_KEYS, Trainer, build_model, evaluation_model, load_mo
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',
-           'DEFAULT_RECIPE', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'CLAIMS', 'HOLDS', 'FAILS', 'UNCLEAR', 'Row',
-           'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash', 'load_recipe', 'run_hash', 'repo_root',
-           'default_results', 'default_runs_dir', 'run_folder', 'data_folder', 'lock_file', 'locked', 'ensure_dataset',
-           'read_results', 'write_results', 'find_run', 'append_run', 'set_results_key', 'ScaleMetrics', 'evaluate_run',
-           'cpu_model', 'machine_info', 'code_version', 'run_row', 'mean_std', 'summarise', 'best_seed',
-           'best_checkpoint', 'judge', 'verdict', 'seed_plan', 'table7', 'estimate_seconds', 'plan', 'describe_recipe',
-           'format_plan', 'format_registry', 'mti_paper', 'mti_paper_cli']
+           'DEFAULT_RECIPE', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'CLAIMS', 'HOLDS', 'FAILS', 'UNCLEAR',
+           'RESOURCE_CLAIMS', 'Row', 'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash', 'load_recipe',
+           'run_hash', 'repo_root', 'default_results', 'default_runs_dir', 'run_folder', 'data_folder', 'lock_file',
+           'locked', 'ensure_dataset', 'read_results', 'write_results', 'find_run', 'append_run', 'set_results_key',
+           'ScaleMetrics', 'evaluate_run', 'cpu_model', 'machine_info', 'code_version', 'run_row', 'mean_std',
+           'summarise', 'best_seed', 'best_checkpoint', 'judge', 'verdict', 'seed_plan', 'table7', 'estimate_seconds',
+           'plan', 'describe_recipe', 'format_plan', 'format_registry', 'mti_paper', 'mti_paper_cli']
 
 # %% ../nbs/16_experiments.ipynb #6
 SCALE_NAMES: tuple[str, ...] = ('1/4', '1/8', '1/16', '1/32')   # MTI-Net's scale index s -> its resolution
@@ -534,9 +534,10 @@ CLAIMS: dict[int, tuple[str, list[tuple[str, str, str | float]]]] = {
     6: ('more scales add', [('nyud_mti_s2', '>', 'nyud_mti_s1'), ('nyud_mti_s3', '>', 'nyud_mti_s2'), ('nyud_mti', '>', 'nyud_mti_s3')]),
     7: ('initial predictions improve from coarse to fine', [('nyud_mti@1/16', '>', 'nyud_mti@1/32'), ('nyud_mti@1/8', '>', 'nyud_mti@1/16'),
                                                             ('nyud_mti@1/4', '>', 'nyud_mti@1/8'), ('nyud_mti', '>', 'nyud_mti@1/4')]),
-    8: ('MTI-Net needs fewer parameters and FLOPs than the single-task set', []),
+    8: ('MTI-Net needs fewer FLOPs than the single-task set, and on PASCAL fewer parameters too', []),
     9: ('task affinity depends on the scale', [])}
 HOLDS, FAILS, UNCLEAR = 'holds', 'does not hold', 'unclear'
+RESOURCE_CLAIMS: dict[str, tuple[str, ...]] = {'nyud': ('flops',), 'pascal': ('params', 'flops')}   # claim 8: what Table 7's text claims per dataset
 
 def _delta_of(summary: Mapping, ref: str) -> tuple[float, float | None, int] | str:
     """(mean, std, seeds) of the Δm of `ref` ('row' or 'row@scale'), or why it is unknown."""
@@ -577,14 +578,16 @@ def _compare(summary: Mapping, a: str, op: str, b: str | float) -> dict:
     return {**out, 'verdict': v, 'diff': diff, 'noise': noise, 'within_noise': v == UNCLEAR, 'text': text}
 
 def _resource_comparisons(summary: Mapping) -> list[dict]:
-    """Claim 8: MTI-Net against the single-task set of each dataset, parameters and FLOPs (exact counts from `table7`)."""
+    """Claim 8: MTI-Net against the single-task set of each dataset in Table 7's setup (`DATASET_SETUPS`), the counts `RESOURCE_CLAIMS` names (exact, from `table7`)."""
     res, out = summary.get('resources') or [], []
-    for ds in ('nyud', 'pascal'):
-        st, m = (next((r for r in res if r.get('row') == n), None) for n in (f'{ds}_st_set', f'{ds}_mti'))
+    for ds, keys in RESOURCE_CLAIMS.items():
+        bb = DATASET_SETUPS[ds][2]
+        st, m = (next((r for r in res if r.get('row') == n and r.get('backbone', bb) == bb), None) for n in (f'{ds}_st_set', f'{ds}_mti'))
         if st is None or m is None:
             out.append(dict(a=f'{ds}_mti', op='<', b=f'{ds}_st_set', rows=[], within_noise=False, verdict=UNCLEAR,
-                            text=f'{ds}: unclear, no parameter and FLOP counts of {ds}_mti and its single-task set (run mti_paper 7)')); continue
+                            text=f'{ds}: unclear, no parameter and FLOP counts of {ds}_mti and its single-task set with {bb} (run mti_paper 7)')); continue
         for key, unit, scale in (('params', 'M', 1e6), ('flops', 'GFLOPs', 1e9)):
+            if key not in keys: continue
             v = HOLDS if m[key] < st[key] else FAILS
             out.append(dict(a=f'{ds}_mti', op='<', b=f'{ds}_st_set', rows=[], within_noise=False, verdict=v, diff=m[key] - st[key],
                             text=f'{ds} {key}: MTI-Net {m[key] / scale:.2f} {unit} vs single-task set {st[key] / scale:.2f} {unit} '
@@ -626,20 +629,20 @@ def seed_plan(summary: Mapping, seeds: int = 3) -> list[str]:
     return [r for r in dict.fromkeys(rows) if summary['rows'].get(r, {}).get('n', 0) < seeds]
 
 # %% ../nbs/16_experiments.ipynb #45
-def table7(rows: Iterable[str] | None = None, backbone: str = 'hrnet18', sizes: Mapping[str, Sequence[int]] | None = None) -> list[dict]:
-    """Parameters and FLOPs of each row's model (default: every row) and of each dataset's single-task set, at the paper's input size per dataset or `sizes`."""
+def table7(rows: Iterable[str] | None = None, backbone: str | None = None, sizes: Mapping[str, Sequence[int]] | None = None) -> list[dict]:
+    """Parameters and FLOPs of each row's model (default: every row) and of each dataset's single-task set, in Table 7's setup per dataset (`DATASET_SETUPS`) unless `backbone` or `sizes` say otherwise."""
     names = [*dict.fromkeys(rows if rows is not None else ROWS)]
     if unknown := [n for n in names if n not in ROWS]: raise InputError(f'{unknown[0]!r} is not a row; mti_paper --list shows the rows')
     out = []
     for ds in dict.fromkeys(ROWS[n].dataset for n in names):
-        size = tuple((sizes or {}).get(ds) or DATASET_SETUPS[ds][1])
+        size, bb = tuple((sizes or {}).get(ds) or DATASET_SETUPS[ds][1]), backbone or DATASET_SETUPS[ds][2]
         counted = {}
         for n in (n for n in names if ROWS[n].dataset == ds):
-            with torch.device('meta'): net = build_model(make_config(**ROWS[n].config, backbone=backbone))
+            with torch.device('meta'): net = build_model(make_config(**ROWS[n].config, backbone=bb))
             counted[n] = (count_params(net), count_flops(net, size)[0])
-        base = dict(dataset=ds, backbone=backbone, size=size)
+        base = dict(dataset=ds, backbone=bb, size=size)
         if singles := [n for n in counted if ROWS[n].model == 'single']:
-            paper = PAPER_TABLE7.get((ds, backbone), {}).get('single-task set') if size == DATASET_SETUPS[ds][1] else None
+            paper = PAPER_TABLE7.get((ds, bb), {}).get('single-task set') if size == DATASET_SETUPS[ds][1] else None
             out.append(dict(row=f'{ds}_st_set', model='single-task set', label='single-task set (' + ', '.join(ROWS[n].tasks[0] for n in singles) + ')',
                             **base, params=sum(counted[n][0] for n in singles), flops=sum(counted[n][1] for n in singles), paper=paper))
         out += [dict(row=n, model=n, label=ROWS[n].label, **base, params=p, flops=f, paper=None) for n, (p, f) in counted.items()]
@@ -743,7 +746,7 @@ def mti_paper(
         return None
     torch.set_num_threads(threads or default_threads())
     if resources:
-        t7 = table7(backbone=rec.backbone)
+        t7 = table7()
         set_results_key(results, 'resources', t7)
         print(format_table(t7) + f'written to {results} (resources)')
     entries = plan(rows, seeds, rec, results, runs_dir)

@@ -90,8 +90,9 @@ def format_table(rows: list[dict]) -> str:
     return '\n'.join(lines).rstrip() + '\n'
 
 def _groups(rows):
-    keys = list(dict.fromkeys((r['dataset'], r['backbone'], r['size']) for r in rows))
-    return [(k, [r for r in rows if (r['dataset'], r['backbone'], r['size']) == k]) for k in keys]
+    key = lambda r: (r['dataset'], r['backbone'], tuple(r['size']))   # a size read back from JSON is a list
+    keys = list(dict.fromkeys(map(key, rows)))
+    return [(k, [r for r in rows if key(r) == k]) for k in keys]
 
 def _task_names(dataset: str) -> list[str]: return list(DATASET_SETUPS[dataset][0])
 

@@ -18,6 +18,7 @@ from .core import InputError, run_cli, write_text_atomic
 from .metrics import LOWER_IS_BETTER, MAIN_METRIC
 from .experiments import CLAIMS, DEFAULT_RECIPE, RECIPES, ROWS, TABLES, default_results, read_results, repo_root, summarise, verdict
 from .affinity import plot_affinity_summaries, read_affinity_summary
+from .resources import format_table
 
 # %% auto #0
 __all__ = ['PAPER_RESULTS', 'AFFINITY_FILES', 'table_rows', 'format_mean_std', 'format_rows', 'plot_delta_m', 'verdict_rows',
@@ -151,12 +152,13 @@ def affinity_rows(paths: Iterable[str | os.PathLike]) -> list[dict]:
 
 # %% ../nbs/17_results.ipynb #51d2aaeb
 def report(summary: Mapping, title: str = "The paper's experiments, re-run") -> str:
-    """A markdown report of `summary`: the recipe, each table beside the paper's numbers, and the verdict of every claim."""
+    """A markdown report of `summary`: the recipe, each table beside the paper's numbers, Table 7's counts, and the verdict of every claim."""
     r = summary.get('recipe') or {}
     lines = [f'# {title}', '', f"Recipe `{r.get('name')}` ({summary['recipe_hash']}): {r.get('epochs')} epochs at {'x'.join(map(str, r.get('size', [])))}, "
              f"batch {r.get('batch_size')}, lr {r.get('lr')}, {r.get('backbone')}; {sum(x['n'] for x in summary['rows'].values())} runs of "
              f"{len(summary['rows'])} rows. Each cell: our mean ± std over seeds (the paper's value).", '']
     for t in PAPER_RESULTS: lines += [f"## Table {t}" if t != 'info-flow' else '## Table 4, information flow', '', format_rows(table_rows(summary, t)), '']
+    if res := summary.get('resources'): lines += ['## Table 7', '', "Parameters and FLOPs of every row's network (`mti_paper 7`), in the paper's setup of each dataset:", '', '```', format_table(res).rstrip(), '```', '']
     return '\n'.join(lines + ['## Verdicts', '', format_verdicts(verdict_rows(summary)), ''])
 
 def mti_results(
