@@ -22,7 +22,7 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import IGNORE_INDEX, NYUD_SPLIT_DIR, PASCAL_SPLIT_DIR, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic, jsonable
+from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic, jsonable
 from .data import NYUD, PASCALContext, MultiTaskDataset, check_tasks
 from .drawing import task_image
 from .synthetic import generate_dataset, generate_synthetic, synth_spec
@@ -359,8 +359,6 @@ def _check_dataset(dataset: str) -> str:
     if dataset not in DATASETS: raise InputError(f'--dataset must be {" or ".join(DATASETS)}, got {dataset!r}')
     return dataset
 
-_SPLIT_DIRS: dict[str, str] = {'nyud': NYUD_SPLIT_DIR, 'pascal': PASCAL_SPLIT_DIR}   # each layout's folder of split files
-
 def detect_dataset(data, dataset: str | None = None) -> str:
     """'nyud' or 'pascal': `dataset` if given, else from `data`: a folder's layout, a dataset's class, or the tasks of a sample (the first of a sequence)."""
     if dataset is not None:
@@ -371,9 +369,9 @@ def detect_dataset(data, dataset: str | None = None) -> str:
     if isinstance(data, (str, os.PathLike)):
         root = Path(data)
         if not root.is_dir(): raise InputError(f'dataset folder {root} does not exist')
-        found = [k for k in DATASETS if (root/_SPLIT_DIRS[k]).is_dir()]
+        found = [k for k in DATASETS if (root/SPLIT_DIRS[k]).is_dir()]
         if len(found) == 1: return found[0]
-        layouts = ', '.join(f'{k}: {_SPLIT_DIRS[k]}/' for k in DATASETS)
+        layouts = ', '.join(f'{k}: {SPLIT_DIRS[k]}/' for k in DATASETS)
         raise InputError(f'{root} has ' + ('the split folders of several layouts' if found else 'no split folder of a known layout') + f' ({layouts}); choose with --dataset')
     for k, cls in DATASETS.items():
         if isinstance(data, cls): return k

@@ -22,9 +22,9 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
-           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'nyud_id', 'class_palette',
-           'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps', 'set_seed',
-           'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
+           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'nyud_id',
+           'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
+           'set_seed', 'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -72,6 +72,7 @@ PASCAL_LAYOUT: dict[str, tuple[str, str]] = {    # 'image' and each task -> (fol
     'sal': ('sal_distill', '.png'), 'normals': ('normals_distill', '.png'), 'edge': ('pascal-context/trainval', '.mat')}
 NYUD_SPLIT_DIR: str = 'gt_sets'                  # folder of train.txt and val.txt
 PASCAL_SPLIT_DIR: str = 'ImageSets/Context'
+SPLIT_DIRS: dict[str, str] = {'nyud': NYUD_SPLIT_DIR, 'pascal': PASCAL_SPLIT_DIR}   # dataset -> its folder of split files
 
 def layout_paths(layout: dict[str, tuple[str, str]], root: str | os.PathLike, id_: str) -> dict[str, Path]:
     """The files of image `id_` under `root`, by key of `layout` ('image' and each task)."""
