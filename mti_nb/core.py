@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+try: import fcntl                    # Unix: folder_lock
+except ImportError: fcntl = None
+
 import numpy as np
 from fastcore.script import anno_parser
 
@@ -24,7 +27,7 @@ from fastcore.script import anno_parser
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
            'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
-           'set_seed', 'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
+           'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -120,6 +123,21 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list
     found = [f for f in sorted(folder.rglob('.*.tmp*') if recursive else folder.glob('.*.tmp*')) if _TEMP_NAME.fullmatch(f.name) and f.is_file()]
     for f in found: f.unlink(missing_ok=True)
     return found
+
+# %% ../nbs/00_core.ipynb #f0a1b2c4
+@contextmanager
+def folder_lock(folder: str | os.PathLike, waiting: str | None = None) -> Iterator[Path]:
+    """Hold an exclusive lock on the existing `folder` while the block runs (flock of the folder: no lock file); print `waiting` if another process holds it."""
+    folder = Path(folder)
+    if fcntl is None: yield folder; return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting: print(waiting, file=sys.stderr)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield folder
+    finally: os.close(fd)                                       # closing the descriptor releases the lock
 
 # %% ../nbs/00_core.ipynb #25
 def set_seed(seed: int) -> None:

@@ -256,11 +256,9 @@ def locked(path: str | os.PathLike, timeout: float = 600.) -> Iterator[None]:
     finally: lock.release()
 
 def ensure_dataset(dataset: str, recipe: Recipe, data_dir: str | os.PathLike | None = None, workers: int = 0, progress: bool = True) -> Path:
-    """The folder of the recipe's synthetic `dataset`, generated (or finished) first if needed, one process at a time."""
-    root = data_folder(dataset, recipe, data_dir)
-    with locked(root, timeout=3600.):
-        return generate_synthetic(synth_spec(dataset), root, recipe.n_train, recipe.n_val, tuple(recipe.data_size), recipe.data_seed,
-                                  workers=workers, progress=progress)
+    """The folder of the recipe's synthetic `dataset`, generated (or finished) first if needed (by one process at a time: `generate_synthetic` locks the folder)."""
+    return generate_synthetic(synth_spec(dataset), data_folder(dataset, recipe, data_dir), recipe.n_train, recipe.n_val, tuple(recipe.data_size),
+                              recipe.data_seed, workers=workers, progress=progress)
 
 # %% ../nbs/16_experiments.ipynb #20
 RESULTS_FORMAT, RESULTS_VERSION = 'mti_nb paper results', 1

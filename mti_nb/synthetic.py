@@ -21,7 +21,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import (NYUD40_CLASSES, NYUD_LAYOUT, NYUD_SPLIT_DIR, InputError, atomic_path, clean_stale_temps, default_data_dir,
-    layout_paths, nyud_id, run_cli, write_text_atomic)
+    folder_lock, layout_paths, nyud_id, run_cli, write_text_atomic)
 from .scenes import SYNTH_CLASSES, check_size, make_sample
 
 # %% auto #0
@@ -148,8 +148,7 @@ def _check_counts(n_train: int, n_val: int, seed: int, workers: int):
     if workers < 0: raise InputError(f'--workers must be >= 0 (0 = one per CPU core), got {workers}')
 
 def _previous(spec: SynthSpec, root: Path, cfg: dict, force: bool) -> dict | None:
-    """The configuration of the dataset (finished or in progress) in `root`; refuse other settings or foreign files unless `force`."""
-    if root.exists() and not root.is_dir(): raise InputError(f'--out {root} exists and is not a folder')
+    """The configuration of the dataset (finished or in progress) in the folder `root`; refuse other settings or foreign files unless `force`."""
     prev = None if force else _read_config(root / 'synthetic.json') or _read_config(root / '.synthetic.partial.json')
     if prev is not None and prev != cfg:
         diff = ', '.join(f'{k}: {prev.get(k)} -> {cfg[k]}' for k in cfg if prev.get(k) != cfg[k])
@@ -196,6 +195,16 @@ def _run(job: Callable[[tuple], None], jobs: list, workers: int, progress: bool,
     finally: bar.close()
 
 # %% ../nbs/A3_synthetic.ipynb #58
+def _plan(spec: SynthSpec, root: Path, cfg: dict, force: bool, n: int, workers: int, size: tuple[int, int]) -> tuple[dict | None, list[str], list[int], int]:
+    """(previous configuration, sample ids, indices still to make, worker processes) of a run in `root`, after the folder and memory checks."""
+    prev = _previous(spec, root, cfg, force)
+    ids = [f'{i:05d}' for i in range(n)]
+    finished = prev == cfg and (root / 'synthetic.json').exists()
+    todo = [] if finished else [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in spec.paths(root, id_).values())]
+    workers = workers or os.cpu_count() or 1
+    if todo: _check_memory(*size, min(workers, len(todo)))
+    return prev, ids, todo, workers
+
 def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_train: int = 1000, n_val: int = 200,
                        size: Sequence[int] = (192, 256), seed: int = 0, workers: int = 1, force: bool = False, progress: bool = True) -> Path:
     """Generate (or finish) the synthetic dataset `spec` under `out` (default `default_data_dir()/spec.name`); returns its path.
@@ -205,25 +214,24 @@ def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_
     H, W = check_size(size)
     _check_counts(n_train, n_val, seed, workers)
     cfg, done, partial = _config(spec, n_train, n_val, (H, W), seed), root / 'synthetic.json', root / '.synthetic.partial.json'
-    prev = _previous(spec, root, cfg, force)
-    clean_stale_temps(root)
-    if prev == cfg and done.exists():                  # finished; datasets made before eval_classes.json get it now
-        if not (root / EVAL_CLASSES_FILE).exists(): write_eval_classes(root, spec.eval_classes)
-        return root
-    ids = [f'{i:05d}' for i in range(n_train + n_val)]
-    todo = [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in spec.paths(root, id_).values())]
-    workers = workers or os.cpu_count() or 1
-    _check_memory(H, W, max(min(workers, len(todo)), 1))
+    if root.exists() and not root.is_dir(): raise InputError(f'--out {root} exists and is not a folder')
+    _plan(spec, root, cfg, force, n_train + n_val, workers, (H, W))       # refused before anything is written
     root.mkdir(parents=True, exist_ok=True)
-    if done.exists(): done.unlink()
-    write_text_atomic(partial, json.dumps(cfg, indent=1))
-    if force: _remove_extra(root, spec.folders, keep=set(ids))
-    _run(spec.job, [(root, seed, i, (H, W)) for i in todo], workers, progress, spec.name)
-    for split, part in (('train', ids[:n_train]), ('val', ids[n_train:])):
-        write_text_atomic(root / spec.split_dir / f'{split}.txt', ''.join(f'{i}\n' for i in part))
-    write_eval_classes(root, spec.eval_classes)
-    write_text_atomic(done, json.dumps({**cfg, 'stats': spec.stats(root)}, indent=1))
-    partial.unlink()
+    with folder_lock(root, f'{root}: another process is generating this dataset; waiting for it'):
+        prev, ids, todo, workers = _plan(spec, root, cfg, force, n_train + n_val, workers, (H, W))   # again: another process may have worked here
+        clean_stale_temps(root)
+        if prev == cfg and done.exists():                  # finished; datasets made before eval_classes.json get it now
+            if not (root / EVAL_CLASSES_FILE).exists(): write_eval_classes(root, spec.eval_classes)
+            return root
+        if done.exists(): done.unlink()
+        write_text_atomic(partial, json.dumps(cfg, indent=1))
+        if force: _remove_extra(root, spec.folders, keep=set(ids))
+        _run(spec.job, [(root, seed, i, (H, W)) for i in todo], workers, progress, spec.name)
+        for split, part in (('train', ids[:n_train]), ('val', ids[n_train:])):
+            write_text_atomic(root / spec.split_dir / f'{split}.txt', ''.join(f'{i}\n' for i in part))
+        write_eval_classes(root, spec.eval_classes)
+        write_text_atomic(done, json.dumps({**cfg, 'stats': spec.stats(root)}, indent=1))
+        partial.unlink()
     return root
 
 NYUD_SYNTH = SynthSpec(name='nyud_synth', layout='NYUD_MT', generator='mti_nb.synthetic', version=GENERATOR_VERSION,
