@@ -126,14 +126,15 @@ def clean_stale_temps(folder: str | os.PathLike, recursive: bool = True) -> list
 
 # %% ../nbs/00_core.ipynb #f0a1b2c4
 @contextmanager
-def folder_lock(folder: str | os.PathLike, waiting: str | None = None) -> Iterator[Path]:
-    """Hold an exclusive lock on the existing `folder` while the block runs (flock of the folder: no lock file); print `waiting` if another process holds it."""
+def folder_lock(folder: str | os.PathLike, waiting: str | None = None, busy: str | None = None) -> Iterator[Path]:
+    """Hold an exclusive lock on the existing `folder` while the block runs (flock of the folder: no lock file); if another process holds it, print `waiting` and wait, or with `busy` raise `InputError(busy)` at once."""
     folder = Path(folder)
     if fcntl is None: yield folder; return
     fd = os.open(folder, os.O_RDONLY)
     try:
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if busy: raise InputError(busy) from None
             if waiting: print(waiting, file=sys.stderr)
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield folder

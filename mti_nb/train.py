@@ -29,7 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, set_seed
+from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed
 from .data import get_dataset
 from .drawing import plot_history, save_figure
 from .backbones import get_backbone
@@ -498,9 +498,15 @@ class Trainer:
             if old is not None: signal.signal(signal.SIGINT, old)
 
     def fit(self) -> Trainer:
-        """Train until `cfg['epochs']` with `cfg['threads']` threads, then `finish`; on Ctrl-C save `last.pt` and return with `interrupted=True`."""
+        """Train until `cfg['epochs']` with `cfg['threads']` threads, then `finish`; on Ctrl-C save `last.pt` and return with `interrupted=True`. One process at a time trains into `out`."""
+        if not self.main: return self._fit()
+        self.out.mkdir(parents=True, exist_ok=True)
+        with folder_lock(self.out, busy=f'--out {self.out}: another process is training into this folder; wait for it to end, or choose another --out'):
+            return self._fit()
+
+    def _fit(self) -> Trainer:
+        """The body of `fit`, under the lock of `out` on the main process."""
         if self.main:
-            self.out.mkdir(parents=True, exist_ok=True)
             if stale := clean_stale_temps(self.out, recursive=False):
                 print(f"{self.out}: removed {len(stale)} temporary file(s) of a killed save: {', '.join(p.name for p in stale)}", file=sys.stderr)
             write_text_atomic(self.out/'config.json', json.dumps(self.cfg, indent=1))
