@@ -167,6 +167,7 @@ def as_plain(model: nn.Module) -> nn.Module:
 WORKLOADS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {   # name -> (dataset, model, tasks, auxiliary tasks)
     'mti_nyud': ('nyud', 'mti', ('semseg', 'depth'), ()),
     'mti_nyud_ne': ('nyud', 'mti', ('semseg', 'depth'), ('normals', 'edge')),
+    'mti_nyud_all': ('nyud', 'mti', ('semseg', 'depth', 'normals', 'edge'), ()),   # the mti_train default
     'mti_pascal': ('pascal', 'mti', ('semseg', 'human_parts', 'sal', 'normals', 'edge'), ()),
     'mtl_nyud': ('nyud', 'mtl', ('semseg', 'depth'), ()),
     'pad_nyud': ('nyud', 'pad', ('semseg', 'depth'), ())}
@@ -409,7 +410,7 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 def mti_bench(
-    workloads: str = 'mti_nyud_ne',  # comma-separated: mti_nyud, mti_nyud_ne, mti_pascal, mtl_nyud, pad_nyud
+    workloads: str = 'mti_nyud_ne',  # comma-separated: mti_nyud, mti_nyud_ne, mti_nyud_all (the mti_train default), mti_pascal, mtl_nyud, pad_nyud
     sizes: str = 'default,480x640',  # comma-separated: default (96x128, batch 8), 480x640 (batch 2), 512x512 (batch 2) or HxWbB
     modes: str = 'train,infer',  # train (forward, losses, backward, Adam) and/or infer (forward)
     train_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, fused, cl, bf16, fp16, compile)
