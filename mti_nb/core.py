@@ -137,6 +137,7 @@ def folder_lock(folder: str | os.PathLike, waiting: str | None = None, busy: str
             if busy: raise InputError(busy) from None
             if waiting: print(waiting, file=sys.stderr)
             fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError: pass                                    # a file system without locks (some network mounts): unlocked, as before
         yield folder
     finally: os.close(fd)                                       # closing the descriptor releases the lock
 
