@@ -125,10 +125,6 @@ class SynthSpec:
         """The folders that hold the sample files, in the order of `files`."""
         return tuple(folder for folder, _ in self.files.values())
 
-    def paths(self, root: str | os.PathLike, id_: str) -> dict[str, Path]:
-        """The files of sample `id_` under `root`, by key of `files`."""
-        return layout_paths(self.files, root, id_)
-
 def _config(spec: SynthSpec, n_train, n_val, size, seed) -> dict:
     return dict(generator=spec.generator, version=spec.version, seed=int(seed), size=list(size), n_train=int(n_train), n_val=int(n_val))
 
@@ -200,7 +196,7 @@ def _plan(spec: SynthSpec, root: Path, cfg: dict, force: bool, n: int, workers: 
     prev = _previous(spec, root, cfg, force)
     ids = [f'{i:05d}' for i in range(n)]
     finished = prev == cfg and (root / 'synthetic.json').exists()
-    todo = [] if finished else [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in spec.paths(root, id_).values())]
+    todo = [] if finished else [i for i, id_ in enumerate(ids) if force or not all(p.exists() for p in layout_paths(spec.files, root, id_).values())]
     workers = workers or os.cpu_count() or 1
     if todo: _check_memory(*size, min(workers, len(todo)))
     return prev, ids, todo, workers
