@@ -654,9 +654,10 @@ def _epochs_done(folder: Path) -> int | None:
     except (OSError, ValueError, KeyError, TypeError): return 0
 
 def estimate_seconds(row: str, recipe: Recipe, runs: Sequence[Mapping]) -> float:
-    """Expected wall time of a run of `row`: the mean of the recipe's finished runs of the row, else of the same model, else `recipe.est_run_s`."""
+    """Expected wall time of a run of `row`: the mean of the recipe's finished runs of the row, else of the same model on the same dataset, else of the same model, else `recipe.est_run_s`."""
     mine = [r for r in runs if r.get('recipe_hash') == recipe.hash and r.get('wall_s')]
-    for same in (lambda r: r['row'] == row, lambda r: r['config']['model'] == ROWS[row].model):
+    model, dataset = ROWS[row].model, ROWS[row].dataset
+    for same in (lambda r: r['row'] == row, lambda r: (r['config']['model'], r['config'].get('dataset')) == (model, dataset), lambda r: r['config']['model'] == model):
         if times := [r['wall_s'] for r in mine if same(r)]: return statistics.fmean(times)
     return float(recipe.est_run_s)
 
@@ -689,7 +690,7 @@ def format_plan(entries: Sequence[Mapping], recipe: Recipe, results: str | os.Pa
     todo = [e for e in entries if e['status'] != 'done']
     total = sum(e['seconds'] for e in todo)
     lines.append(f'{len(entries) - len(todo)} of {len(entries)} runs done; {len(todo)} to run, about {total / 60:.1f} min ({total / 3600:.2f} h) '
-                 "(estimates: the recipe's finished runs of the same row, else of the same model, else its est_run_s)")
+                 "(estimates: the recipe's finished runs of the same row, else of the same model on the same dataset, else of the same model, else its est_run_s)")
     return '\n'.join(lines)
 
 def format_registry() -> str:
