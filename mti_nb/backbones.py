@@ -48,7 +48,10 @@ def load_weights(module: nn.Module, path: str | os.PathLike, name: str) -> nn.Mo
     """Load the state dict in file `path` into `module` (the network called `name`); refuse files that don't fit."""
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f'weights file for {name} not found: {path}')
-    sd = torch.load(path, map_location='cpu', weights_only=True)
+    try: sd = torch.load(path, map_location='cpu', weights_only=True)
+    except (MemoryError, OSError): raise
+    except Exception as e:                      # not a torch file, truncated, or objects that weights_only refuses
+        raise ValueError(f'weights file {path} is not a readable torch file of tensors ({type(e).__name__}: {str(e).strip()[:100] or "empty file"})') from e
     for key in ('state_dict', 'model'):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict): sd = sd[key]
     if not isinstance(sd, dict) or not all(isinstance(v, Tensor) for v in sd.values()):

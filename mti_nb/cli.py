@@ -15,7 +15,7 @@ import torch
 from fastcore.script import Param
 from torch.utils.data import DataLoader
 
-from .core import InputError, jsonable, write_text_atomic, default_data_dir, run_cli
+from .core import InputError, existing_folder, jsonable, write_text_atomic, default_data_dir, run_cli
 from .synthetic import generate_dataset
 from .data import read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
@@ -43,8 +43,7 @@ def format_metrics(metrics: Mapping[str, float], dm: Mapping[str, float] | None 
 def _data_root(dataset: str, data: str | None, progress: bool = True) -> Path:
     """`data` checked to exist; without it, the synthetic NYUD-like dataset, generated if missing by one process while the others wait."""
     if data is not None:
-        if not Path(data).is_dir(): raise InputError(f'--data {data}: no such folder (for synthetic data run mti_synth --out {data})')
-        return Path(data)
+        return existing_folder(data, '--data', f' (for synthetic data run mti_synth --out {data})')
     if dataset != 'nyud': raise InputError(f'--data: give the {dataset} folder; only the NYUD-like synthetic dataset is made automatically')
     root = default_data_dir()/'nyud_synth'
     if (root/'synthetic.json').is_file(): return root

@@ -27,7 +27,8 @@ from fastcore.script import anno_parser
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
            'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
-           'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'cli_parser', 'user_error_message', 'run_cli']
+           'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'cli_parser',
+           'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -154,6 +155,12 @@ def default_data_dir() -> Path:
 # %% ../nbs/00_core.ipynb #30
 class InputError(ValueError):
     """Bad input from the user (a file, an option, a shape); the message names it. Console scripts print it as one line."""
+
+def existing_folder(path: str | os.PathLike, option: str, hint: str = '') -> Path:
+    """`path` if it is a folder, else an `InputError` naming `option`: a file given where a folder is wanted, or no such folder (then `hint`)."""
+    path = Path(path)
+    if path.is_dir(): return path
+    raise InputError(f'{option} {path}: is a file, not a folder' if path.exists() else f'{option} {path}: no such folder{hint}')
 
 def _dash(arg: str) -> str:
     """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""

@@ -29,7 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed
+from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed, existing_folder
 from .data import get_dataset
 from .drawing import plot_history, save_figure
 from .backbones import get_backbone
@@ -246,7 +246,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def check_files(cfg: Mapping) -> None:
     """Before a new run: the input files exist (--data, --weights, --single-task), and --out is not a file nor a folder holding a run."""
-    if cfg['data'] is not None and not Path(cfg['data']).is_dir(): raise InputError(f"--data {cfg['data']}: no such folder")
+    if cfg['data'] is not None: existing_folder(cfg['data'], '--data')
     if cfg['weights'] is not None and not Path(cfg['weights']).is_file(): raise InputError(f"--weights {cfg['weights']}: no such file")
     read_single_task(cfg['single_task'], cfg['tasks'])
     out = Path(cfg['out'])
@@ -268,7 +268,7 @@ def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> di
 def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool | None = None) -> Dataset:
     """The `split` of the config's dataset; a missing folder, split or file is an `InputError` naming --data."""
     if cfg['data'] is None: raise InputError('--data: give the dataset folder')
-    if not Path(cfg['data']).is_dir(): raise InputError(f"--data {cfg['data']}: no such folder (if the dataset moved, pass its new folder with --data)")
+    existing_folder(cfg['data'], '--data', ' (if the dataset moved, pass its new folder with --data)')
     try: return get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'] if tasks is None else tasks, cfg['size'], augment=augment)
     except InputError: raise
     except (OSError, ValueError) as e: raise InputError(f"--data {cfg['data']}: {e}") from e
