@@ -22,7 +22,7 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, default_data_dir, run_cli, write_text_atomic, jsonable
+from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, default_data_dir, output_file, output_folder, run_cli, write_text_atomic, jsonable
 from .data import NYUD, PASCALContext, MultiTaskDataset, check_tasks
 from .drawing import task_image
 from .synthetic import generate_dataset, generate_synthetic, synth_spec
@@ -597,8 +597,8 @@ def mti_affinity(
     if dataset is not None: _check_dataset(dataset)
     _check_settings(DATASET_PAIRS[dataset or 'nyud'] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
     if split not in ('train', 'val'): raise InputError(f"--split must be 'train' or 'val', got {split!r}")
-    if Path(out).exists() and not Path(out).is_dir(): raise InputError(f'--out {out} exists and is not a folder')
-    if summary is not None and Path(summary).is_dir(): raise InputError(f'--summary {summary} is a folder; give the path of a JSON file')
+    output_folder(out, '--out')
+    if summary is not None: output_file(summary, '--summary')
     root = Path(data) if data is not None else _default_data(dataset or 'nyud')
     res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads or None, dataset)
     paths = res.write(out)

@@ -15,7 +15,7 @@ import torch
 from fastcore.script import Param
 from torch.utils.data import DataLoader
 
-from .core import InputError, existing_folder, jsonable, write_text_atomic, default_data_dir, run_cli
+from .core import InputError, existing_folder, output_file, output_folder, jsonable, write_text_atomic, default_data_dir, run_cli
 from .synthetic import generate_dataset
 from .data import read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
@@ -151,7 +151,7 @@ def mti_eval(
     for key, lo in (('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(opts, key, lo)
     _one_of({'split': split}, 'split', ('train', 'val'))
     out = Path(out) if out else Path(checkpoint).parent/f'eval_{Path(checkpoint).stem}_{split}.json'
-    if out.is_dir(): raise InputError(f'--out {out}: is a folder; give the name of the JSON file to write')
+    output_file(out, '--out')
     with memory_errors(), using_threads(threads) as n:
         dev = pick_device(device)
         model, cfg, ck = load_model(checkpoint, dev, data)
@@ -212,7 +212,7 @@ def mti_predict(
     _check_int({'n': n}, 'n', 1); _check_int({'threads': threads}, 'threads', 0)
     _one_of({'split': split}, 'split', ('train', 'val'))
     out = Path(out) if out else Path(checkpoint).parent/'predictions'
-    if out.exists() and not out.is_dir(): raise InputError(f'--out {out}: is a file, not a folder')
+    output_folder(out, '--out')
     with memory_errors(), using_threads(threads):
         dev = pick_device(device)
         model, cfg, _ = load_model(checkpoint, dev, data)

@@ -27,8 +27,8 @@ from fastcore.script import anno_parser
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
            'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
-           'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'cli_parser',
-           'user_error_message', 'run_cli']
+           'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'output_folder',
+           'output_file', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -161,6 +161,18 @@ def existing_folder(path: str | os.PathLike, option: str, hint: str = '') -> Pat
     path = Path(path)
     if path.is_dir(): return path
     raise InputError(f'{option} {path}: is a file, not a folder' if path.exists() else f'{option} {path}: no such folder{hint}')
+
+def output_folder(path: str | os.PathLike, option: str) -> Path:
+    """`path` as a folder to write into (it may not exist yet); a file there is an `InputError` naming `option`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise InputError(f'{option} {path}: is a file, not a folder')
+    return path
+
+def output_file(path: str | os.PathLike, option: str) -> Path:
+    """`path` as a file to write; a folder there is an `InputError` naming `option`."""
+    path = Path(path)
+    if path.is_dir(): raise InputError(f'{option} {path}: is a folder; give the name of the file to write')
+    return path
 
 def _dash(arg: str) -> str:
     """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""

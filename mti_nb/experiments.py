@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 import mti_nb
-from .core import PASCAL_TASKS, InputError, default_data_dir, jsonable, run_cli, write_text_atomic
+from .core import PASCAL_TASKS, InputError, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
 from .synthetic import check_size, generate_synthetic, synth_spec
 from .layers import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
@@ -267,7 +267,7 @@ def read_results(path: str | os.PathLike) -> dict:
     """The results file at `path` (an empty one if it does not exist); `InputError` naming the file if it is not one."""
     path = Path(path)
     if not path.exists(): return {'format': RESULTS_FORMAT, 'version': RESULTS_VERSION, 'runs': []}
-    if path.is_dir(): raise InputError(f'--results {path}: is a folder; give the JSON file to write')
+    output_file(path, '--results')
     try: d = json.loads(path.read_text(encoding='utf-8'))
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise InputError(f'--results {path}: not a JSON file ({e})') from None
     if not isinstance(d, dict) or d.get('format') != RESULTS_FORMAT or not isinstance(d.get('runs'), list):
@@ -704,8 +704,7 @@ def format_registry() -> str:
     return '\n'.join(lines + ['', 'recipes:'] + [f'  {describe_recipe(r)}' for r in RECIPES.values()])
 
 def _check_folder(path: str | None, option: str) -> Path | None:
-    if path is not None and Path(path).exists() and not Path(path).is_dir(): raise InputError(f'{option} {path}: is a file, not a folder')
-    return None if path is None else Path(path)
+    return None if path is None else output_folder(path, option)
 
 def mti_paper(
     targets: Param('tables (2a 2b 4 info-flow; 7: parameters and FLOPs; all) or row names (see --list)', str, nargs='*', opt=False) = None,

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .core import NYUD_TASKS, PASCAL_TASKS, run_cli
+from .core import NYUD_TASKS, PASCAL_TASKS, InputError, run_cli
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
@@ -114,7 +114,7 @@ def mti_resources(
     names = list(DATASET_SETUPS) if dataset == 'both' else [dataset]
     t0 = time.time()
     try: rows = [r for ds in names for r in resource_table(ds, parse_size(size) if size else None, backbone)]
-    except (KeyError, ValueError) as e: raise SystemExit(f'mti_resources: {e.args[0] if e.args else e}')
+    except (KeyError, ValueError) as e: raise InputError(str(e.args[0] if e.args else e)) from None     # run_cli prints it as one line
     print(format_table(rows) + f'FLOPs: 2 per multiply-add of convolutions and matmuls (torch FlopCounterMode); GMACs = GFLOPs / 2; paper: Table 7, its FLOPS are multiply-adds (compare GMACs). '
           f'Counted in {time.time() - t0:.1f} s.')
 

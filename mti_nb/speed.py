@@ -25,7 +25,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, run_cli, write_text_atomic
+from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, output_file, run_cli, write_text_atomic
 from . import losses as _losses
 from .losses import MultiTaskLoss, loss_weights
 from .metrics import evaluate
@@ -425,6 +425,7 @@ def mti_bench(
 ):
     "Time the fast paths of training and inference against the plain eager fp32 path and print median, minimum, ratio, GFLOP/s, share of the matmul peak, memory."
     if reps < 1: raise InputError(f'--reps must be ≥ 1, got {reps}')
+    if json not in (None, '-'): output_file(json, '--json')              # before the timing, not after it
     if quick: workloads, sizes, reps = 'mti_nyud', '64x64b2', min(reps, 2)
     res = bench(_names(workloads, 'workloads'), _names(sizes, 'sizes'), _names(modes, 'modes'), _names(train_paths, 'train-paths'),
                 _names(infer_paths, 'infer-paths'), reps, 1, threads, device, backbone, scaling, progress=False)

@@ -21,7 +21,7 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .core import (NYUD40_CLASSES, NYUD_LAYOUT, NYUD_SPLIT_DIR, InputError, atomic_path, clean_stale_temps, default_data_dir,
-    folder_lock, layout_paths, nyud_id, run_cli, write_text_atomic)
+    folder_lock, layout_paths, nyud_id, output_folder, run_cli, write_text_atomic)
 from .scenes import SYNTH_CLASSES, check_size, make_sample
 
 # %% auto #0
@@ -210,7 +210,7 @@ def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_
     H, W = check_size(size)
     _check_counts(n_train, n_val, seed, workers)
     cfg, done, partial = _config(spec, n_train, n_val, (H, W), seed), root / 'synthetic.json', root / '.synthetic.partial.json'
-    if root.exists() and not root.is_dir(): raise InputError(f'--out {root} exists and is not a folder')
+    output_folder(root, '--out')
     _plan(spec, root, cfg, force, n_train + n_val, workers, (H, W))       # refused before anything is written
     root.mkdir(parents=True, exist_ok=True)
     with folder_lock(root, f'{root}: another process is generating this dataset; waiting for it'):

@@ -29,7 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
-from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed, existing_folder
+from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed, existing_folder, output_folder
 from .data import get_dataset
 from .drawing import plot_history, save_figure
 from .backbones import get_backbone
@@ -249,8 +249,7 @@ def check_files(cfg: Mapping) -> None:
     if cfg['data'] is not None: existing_folder(cfg['data'], '--data')
     if cfg['weights'] is not None and not Path(cfg['weights']).is_file(): raise InputError(f"--weights {cfg['weights']}: no such file")
     read_single_task(cfg['single_task'], cfg['tasks'])
-    out = Path(cfg['out'])
-    if out.exists() and not out.is_dir(): raise InputError(f'--out {out}: is a file, not a folder')
+    out = output_folder(cfg['out'], '--out')
     if held := [n for n in ('last.pt', 'best.pt') if (out/n).exists()]:
         raise InputError(f'--out {out} already holds a run ({", ".join(held)}); continue it with --resume, or choose another --out')
 
