@@ -47,8 +47,9 @@ __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESH
            'run_hash', 'repo_root', 'default_results', 'default_runs_dir', 'run_folder', 'data_folder', 'lock_file',
            'locked', 'ensure_dataset', 'read_results', 'write_results', 'find_run', 'append_run', 'set_results_key',
            'ScaleMetrics', 'evaluate_run', 'cpu_model', 'machine_info', 'code_version', 'run_row', 'mean_std',
-           'summarise', 'best_seed', 'best_checkpoint', 'judge', 'verdict', 'seed_plan', 'table7', 'estimate_seconds',
-           'plan', 'describe_recipe', 'format_plan', 'format_registry', 'mti_paper', 'mti_paper_cli']
+           'summarise', 'best_seed', 'best_checkpoint', 'judge', 'compare', 'verdict', 'seed_plan', 'table7',
+           'estimate_seconds', 'plan', 'describe_recipe', 'format_plan', 'format_registry', 'mti_paper',
+           'mti_paper_cli']
 
 # %% ../nbs/16_experiments.ipynb #6
 SCALE_NAMES: tuple[str, ...] = ('1/4', '1/8', '1/16', '1/32')   # MTI-Net's scale index s -> its resolution
@@ -549,17 +550,18 @@ def _delta_of(summary: Mapping, ref: str) -> tuple[float, float | None, int] | s
     return dm['mean'], dm['std'], dm['n']
 
 def judge(diff: float, noise: float | None, op: str) -> str:
-    """HOLDS, FAILS or UNCLEAR for a difference a - b claimed to satisfy `op` ('>', '<', '>=' 0) given the combined std `noise`."""
+    """HOLDS, FAILS or UNCLEAR for a difference a - b claimed to satisfy `op` ('>', '<', '>=' 0, or '=': level) given the combined std `noise`."""
     if noise is None: return UNCLEAR
     if op == '>=': return HOLDS if diff >= -noise else FAILS
+    if op == '=': return HOLDS if abs(diff) <= noise else FAILS
     if op == '<': diff = -diff
     return HOLDS if diff > noise else FAILS if diff < -noise else UNCLEAR
 
 def _combine(verdicts: Sequence[str]) -> str:
     return FAILS if FAILS in verdicts else HOLDS if verdicts and all(v == HOLDS for v in verdicts) else UNCLEAR
 
-def _compare(summary: Mapping, a: str, op: str, b: str | float) -> dict:
-    """One comparison of Δm: `a` `op` `b` (a row, 'row@scale', or a number such as the single-task level 0)."""
+def compare(summary: Mapping, a: str, op: str, b: str | float) -> dict:
+    """One comparison of Δm, judged by `judge`: `a` `op` `b` (a row, 'row@scale', or a number such as the single-task level 0); verdict, diff, noise and a line of text."""
     out = dict(a=a, op=op, b=b, rows=[r.partition('@')[0] for r in (a, b) if isinstance(r, str)], within_noise=False)
     A = _delta_of(summary, a)
     B = _delta_of(summary, b) if isinstance(b, str) else (float(b), 0., None)
@@ -615,7 +617,7 @@ def verdict(summary: Mapping, claim: int) -> dict:
     text, comparisons = CLAIMS[claim]
     if claim == 8: comps = _resource_comparisons(summary)
     elif claim == 9: comps = _affinity_comparisons(summary)
-    else: comps = [_compare(summary, a, op, b) for a, op, b in comparisons]
+    else: comps = [compare(summary, a, op, b) for a, op, b in comparisons]
     vs = [c['verdict'] for c in comps]
     v = (HOLDS if HOLDS in vs else UNCLEAR) if claim == 9 else _combine(vs)
     return dict(claim=claim, text=text, verdict=v, comparisons=comps,

@@ -16,13 +16,14 @@ import numpy as np
 
 from .core import InputError, run_cli, write_text_atomic
 from .metrics import LOWER_IS_BETTER, MAIN_METRIC
-from .experiments import CLAIMS, DEFAULT_RECIPE, RECIPES, ROWS, TABLES, default_results, read_results, repo_root, summarise, verdict
+from .experiments import CLAIMS, DEFAULT_RECIPE, RECIPES, ROWS, TABLES, compare, default_results, read_results, repo_root, summarise, verdict
 from .affinity import plot_affinity_summaries, read_affinity_summary
 from .resources import format_table
 
 # %% auto #0
-__all__ = ['PAPER_RESULTS', 'AFFINITY_FILES', 'table_rows', 'format_mean_std', 'format_rows', 'plot_delta_m', 'verdict_rows',
-           'format_verdicts', 'load_summary', 'affinity_rows', 'report', 'mti_results', 'mti_results_cli']
+__all__ = ['PAPER_RESULTS', 'TABLE_2B_STATEMENTS', 'AFFINITY_FILES', 'table_rows', 'format_mean_std', 'format_rows',
+           'plot_delta_m', 'verdict_rows', 'format_verdicts', 'statement_rows', 'load_summary', 'affinity_rows',
+           'report', 'mti_results', 'mti_results_cli']
 
 # %% ../nbs/17_results.ipynb #38e0df74
 _ST = 'single-task'   # the reference row of every table: the single-task models of the table's dataset (Δm = 0 by definition)
@@ -135,6 +136,19 @@ def format_verdicts(rows: Sequence[Mapping]) -> str:
     for r in rows: lines.append(f"| ({r['claim']}) {r['text']} | **{r['verdict']}** | {'<br>'.join(r['evidence'])} |")
     return '\n'.join(lines)
 
+# %% ../nbs/17_results.ipynb #b2c3d4e5
+TABLE_2B_STATEMENTS: list[tuple[str, str, str, str | float]] = [   # (the paper's words on Table 2(b), a, op, b): Δm of a `op` Δm of b (0: single-task)
+    ('our model improves over the set of single-task models (...) on the small task set (s)', 'pascal_mti_s', '>', 0.),
+    ('Adding edges improves the multi-task performance', 'pascal_mti_s_e', '>', 'pascal_mti_s'),
+    ('adding normals slightly decreases it', 'pascal_mti_s_n', '<', 'pascal_mti_s'),
+    ('adding both keeps it stable', 'pascal_mti_s_ne', '=', 'pascal_mti_s'),
+    ('when learning all five tasks together, our model outperforms (...) the set of single-task models', 'pascal_mti', '>', 0.)]
+
+def statement_rows(summary: Mapping, statements: Sequence[tuple[str, str, str, str | float]] = TABLE_2B_STATEMENTS) -> list[dict]:
+    """`verdict_rows` for the paper's statements about Table 2(b): each judged by `compare`, lettered a, b, ..."""
+    return [dict(claim=chr(ord('a') + k), text=f'"{q}"', verdict=c['verdict'], evidence=[c['text']])
+            for k, (q, a, op, b) in enumerate(statements) for c in [compare(summary, a, op, b)]]
+
 # %% ../nbs/17_results.ipynb #be3aad74
 def load_summary(path: str | os.PathLike, recipe: str | None = None, affinity: Sequence[Mapping] | None = None) -> dict | None:
     """`summarise` of the results file at `path` with the `affinity` rows (None if the file does not exist or holds no runs)."""
@@ -159,7 +173,8 @@ def report(summary: Mapping, title: str = "The paper's experiments, re-run") -> 
              f"{len(summary['rows'])} rows. Each cell: our mean ± std over seeds (the paper's value).", '']
     for t in PAPER_RESULTS: lines += [f"## Table {t}" if t != 'info-flow' else '## Table 4, information flow', '', format_rows(table_rows(summary, t)), '']
     if res := summary.get('resources'): lines += ['## Table 7', '', "Parameters and FLOPs of every row's network (`mti_paper 7`), in the paper's setup of each dataset:", '', '```', format_table(res).rstrip(), '```', '']
-    return '\n'.join(lines + ['## Verdicts', '', format_verdicts(verdict_rows(summary)), ''])
+    return '\n'.join(lines + ['## Verdicts', '', format_verdicts(verdict_rows(summary)), '', "## Table 2(b) in the paper's words", '',
+                              format_verdicts(statement_rows(summary)), ''])
 
 def mti_results(
     results: str = None,  # results JSON [default: nbs/results/paper_<recipe>.json of the default recipe in this clone]
