@@ -42,13 +42,13 @@ from .train import RUNTIME_KEYS, Trainer, build_model, evaluation_model, load_mo
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',
-           'DEFAULT_RECIPE', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'CLAIMS', 'HOLDS', 'FAILS', 'UNCLEAR',
-           'RESOURCE_CLAIMS', 'Row', 'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash', 'load_recipe',
-           'run_hash', 'repo_root', 'default_results', 'default_runs_dir', 'run_folder', 'data_folder', 'lock_file',
-           'locked', 'ensure_dataset', 'read_results', 'write_results', 'find_run', 'append_run', 'set_results_key',
-           'ScaleMetrics', 'evaluate_run', 'cpu_model', 'machine_info', 'code_version', 'run_row', 'mean_std',
-           'summarise', 'best_seed', 'best_checkpoint', 'judge', 'compare', 'verdict', 'seed_plan', 'table7',
-           'estimate_seconds', 'plan', 'describe_recipe', 'format_plan', 'format_registry', 'mti_paper',
+           'DEFAULT_RECIPE', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'CLAIMS', 'TABLE_2B_STATEMENTS', 'HOLDS', 'FAILS',
+           'UNCLEAR', 'RESOURCE_CLAIMS', 'Row', 'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash',
+           'load_recipe', 'run_hash', 'repo_root', 'default_results', 'default_runs_dir', 'run_folder', 'data_folder',
+           'lock_file', 'locked', 'ensure_dataset', 'read_results', 'write_results', 'find_run', 'append_run',
+           'set_results_key', 'ScaleMetrics', 'evaluate_run', 'cpu_model', 'machine_info', 'code_version', 'run_row',
+           'mean_std', 'summarise', 'best_seed', 'best_checkpoint', 'judge', 'compare', 'verdict', 'seed_plan',
+           'table7', 'estimate_seconds', 'plan', 'describe_recipe', 'format_plan', 'format_registry', 'mti_paper',
            'mti_paper_cli']
 
 # %% ../nbs/16_experiments.ipynb #6
@@ -535,6 +535,12 @@ CLAIMS: dict[int, tuple[str, list[tuple[str, str, str | float]]]] = {
                                                             ('nyud_mti@1/4', '>', 'nyud_mti@1/8'), ('nyud_mti', '>', 'nyud_mti@1/4')]),
     8: ('MTI-Net needs fewer FLOPs than the single-task set, and on PASCAL fewer parameters too', []),
     9: ('task affinity depends on the scale', [])}
+TABLE_2B_STATEMENTS: list[tuple[str, str, str, str | float]] = [   # the paper's words on Table 2(b) (Sec. 3.2), each with a, op, b: Δm of a `op` Δm of b (0: single-task)
+    ('our model improves over the set of single-task models (...) on the small task set (s)', 'pascal_mti_s', '>', 0.),
+    ('Adding edges improves the multi-task performance', 'pascal_mti_s_e', '>', 'pascal_mti_s'),
+    ('adding normals slightly decreases it', 'pascal_mti_s_n', '<', 'pascal_mti_s'),
+    ('adding both keeps it stable', 'pascal_mti_s_ne', '=', 'pascal_mti_s'),
+    ('when learning all five tasks together, our model outperforms (...) the set of single-task models', 'pascal_mti', '>', 0.)]
 HOLDS, FAILS, UNCLEAR = 'holds', 'does not hold', 'unclear'
 RESOURCE_CLAIMS: dict[str, tuple[str, ...]] = {'nyud': ('flops',), 'pascal': ('params', 'flops')}   # claim 8: what Table 7's text claims per dataset
 
@@ -624,8 +630,9 @@ def verdict(summary: Mapping, claim: int) -> dict:
                 message=f'claim {claim} ({text}): {v}\n' + '\n'.join(f'  {c["text"]}' for c in comps))
 
 def seed_plan(summary: Mapping, seeds: int = 3) -> list[str]:
-    """Rows that a within-noise comparison of some claim involves and that have fewer than `seeds` seeds (the issue asks for a third seed there)."""
-    rows = [r for claim in CLAIMS for c in verdict(summary, claim)['comparisons'] if c['within_noise'] for r in c['rows']]
+    """Rows that a within-noise comparison of some claim (or of `TABLE_2B_STATEMENTS`) involves and that have fewer than `seeds` seeds (the issue asks for a third seed there)."""
+    comps = [c for claim in CLAIMS for c in verdict(summary, claim)['comparisons']] + [compare(summary, a, op, b) for _, a, op, b in TABLE_2B_STATEMENTS]
+    rows = [r for c in comps if c['within_noise'] for r in c['rows']]
     return [r for r in dict.fromkeys(rows) if summary['rows'].get(r, {}).get('n', 0) < seeds]
 
 # %% ../nbs/16_experiments.ipynb #45

@@ -16,14 +16,14 @@ import numpy as np
 
 from .core import InputError, run_cli, write_text_atomic
 from .metrics import LOWER_IS_BETTER, MAIN_METRIC
-from .experiments import CLAIMS, DEFAULT_RECIPE, RECIPES, ROWS, TABLES, compare, default_results, read_results, repo_root, summarise, verdict
+from .experiments import CLAIMS, DEFAULT_RECIPE, RECIPES, ROWS, TABLE_2B_STATEMENTS, TABLES, compare, default_results, read_results, repo_root, summarise, verdict
 from .affinity import plot_affinity_summaries, read_affinity_summary
 from .resources import format_table
 
 # %% auto #0
-__all__ = ['PAPER_RESULTS', 'TABLE_2B_STATEMENTS', 'AFFINITY_FILES', 'table_rows', 'format_mean_std', 'format_rows',
-           'plot_delta_m', 'verdict_rows', 'format_verdicts', 'statement_rows', 'load_summary', 'affinity_rows',
-           'report', 'mti_results', 'mti_results_cli']
+__all__ = ['PAPER_RESULTS', 'AFFINITY_FILES', 'table_rows', 'format_mean_std', 'format_rows', 'plot_delta_m', 'verdict_rows',
+           'format_verdicts', 'statement_rows', 'load_summary', 'affinity_rows', 'report', 'mti_results',
+           'mti_results_cli']
 
 # %% ../nbs/17_results.ipynb #38e0df74
 _ST = 'single-task'   # the reference row of every table: the single-task models of the table's dataset (Δm = 0 by definition)
@@ -137,13 +137,6 @@ def format_verdicts(rows: Sequence[Mapping]) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/17_results.ipynb #b2c3d4e5
-TABLE_2B_STATEMENTS: list[tuple[str, str, str, str | float]] = [   # (the paper's words on Table 2(b), a, op, b): Δm of a `op` Δm of b (0: single-task)
-    ('our model improves over the set of single-task models (...) on the small task set (s)', 'pascal_mti_s', '>', 0.),
-    ('Adding edges improves the multi-task performance', 'pascal_mti_s_e', '>', 'pascal_mti_s'),
-    ('adding normals slightly decreases it', 'pascal_mti_s_n', '<', 'pascal_mti_s'),
-    ('adding both keeps it stable', 'pascal_mti_s_ne', '=', 'pascal_mti_s'),
-    ('when learning all five tasks together, our model outperforms (...) the set of single-task models', 'pascal_mti', '>', 0.)]
-
 def statement_rows(summary: Mapping, statements: Sequence[tuple[str, str, str, str | float]] = TABLE_2B_STATEMENTS) -> list[dict]:
     """`verdict_rows` for the paper's statements about Table 2(b): each judged by `compare`, lettered a, b, ..."""
     return [dict(claim=chr(ord('a') + k), text=f'"{q}"', verdict=c['verdict'], evidence=[c['text']])
