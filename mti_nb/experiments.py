@@ -630,9 +630,10 @@ def verdict(summary: Mapping, claim: int) -> dict:
                 message=f'claim {claim} ({text}): {v}\n' + '\n'.join(f'  {c["text"]}' for c in comps))
 
 def seed_plan(summary: Mapping, seeds: int = 3) -> list[str]:
-    """Rows that a within-noise comparison of some claim (or of `TABLE_2B_STATEMENTS`) involves and that have fewer than `seeds` seeds (the issue asks for a third seed there)."""
+    """Rows that a within-noise comparison of some claim (or of `TABLE_2B_STATEMENTS`) involves and that have fewer than `seeds` seeds (the issue asks for a third seed there), with the single-task rows that the Δm of those seeds is taken against."""
     comps = [c for claim in CLAIMS for c in verdict(summary, claim)['comparisons']] + [compare(summary, a, op, b) for _, a, op, b in TABLE_2B_STATEMENTS]
     rows = [r for c in comps if c['within_noise'] for r in c['rows']]
+    rows += [single_task_row(ROWS[r].dataset, t) for r in rows for t in ROWS[r].tasks]   # a seed's Δm needs the single-task runs of that seed
     return [r for r in dict.fromkeys(rows) if summary['rows'].get(r, {}).get('n', 0) < seeds]
 
 # %% ../nbs/16_experiments.ipynb #45
