@@ -713,9 +713,6 @@ def format_registry() -> str:
                      f"{('yes' if r.use_fpm else 'no') if r.model == 'mti' else '-':<5}{','.join(map(str, r.scales)) if r.model == 'mti' else '-':<9}{r.label}")
     return '\n'.join(lines + ['', 'recipes:'] + [f'  {describe_recipe(r)}' for r in RECIPES.values()])
 
-def _check_folder(path: str | None, option: str) -> Path | None:
-    return None if path is None else output_folder(path, option)
-
 def mti_paper(
     targets: Param('tables (2a 2b 4 info-flow; 7: parameters and FLOPs; all) or row names (see --list)', str, nargs='*', opt=False) = None,
     seeds: Param('seeds of every row [default: 0 1]', int, nargs='+') = None,
@@ -742,10 +739,10 @@ def mti_paper(
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0: raise InputError(f'--threads must be an integer ≥ 0, got {threads!r}')
     root = repo_root()
     results = Path(results) if results is not None else default_results(rec, root)
-    _check_folder(str(results.parent), '--results')
+    output_folder(results.parent, '--results')
     read_results(results)                                                              # a file that is not a results file: refused now
-    runs_dir = _check_folder(runs_dir, '--runs-dir') or default_runs_dir(root)
-    data_dir = _check_folder(data_dir, '--data-dir')
+    runs_dir = output_folder(runs_dir, '--runs-dir') if runs_dir is not None else default_runs_dir(root)
+    data_dir = None if data_dir is None else output_folder(data_dir, '--data-dir')
     dev = pick_device(device)
     resources = RESOURCES_TABLE in targets or 'all' in targets
     if dry_run:
