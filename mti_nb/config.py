@@ -23,12 +23,12 @@ __all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'RECIPES', 'DEFAU
 DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL_TASKS}
 MODELS = ('mti', 'pad', 'mtl', 'single')
 AMP_MODES = ('none', 'bf16', 'fp16')
-MAX_SIDE = 2048   # largest --size side accepted (the paper trains at 480x640 and 512x512)
+MAX_SIDE = 2048   # largest --size side accepted (the reference trains at 480x640 and 512x512)
 
 RECIPES: dict[str, dict[str, Any]] = {   # named training recipes (mti_train --recipe); any option given overrides them
     'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3),        # the default: from scratch, about 15 minutes on a 2-core CPU (12c)
-    'paper': dict(size=(480, 640), batch_size=6, epochs=80, lr=1e-4),     # the paper's NYUD recipe (suppl. A.2.1)
-    'reference': dict(size=(480, 640), batch_size=8, epochs=100, lr=1e-4)}  # the reference implementation's configs
+    'paper': dict(size=(480, 640), batch_size=6, epochs=80, lr=1e-4),     # the paper's NYUD recipe (suppl. A.2.1) at the reference's size
+    'reference': dict(size=None, batch_size=8, epochs=100, lr=1e-4)}  # the reference implementation's configs (size None: the dataset's, data.DEFAULT_SIZE)
 DEFAULT_RECIPE = 'demo'
 
 DEFAULTS: dict[str, Any] = dict(   # the one set of defaults: of make_config, hence of Trainer, and of mti_train
@@ -92,7 +92,7 @@ def make_config(**kwargs) -> dict[str, Any]:
     if cfg['size'] is not None:
         size = list(cfg['size'])
         if len(size) != 2 or not all(isinstance(s, (int, np.integer)) and 32 <= s <= MAX_SIDE for s in size):
-            raise InputError(f'--size must be two integers H W, each from 32 to {MAX_SIDE} (the paper: 480 640), got {size}')
+            raise InputError(f'--size must be two integers H W, each from 32 to {MAX_SIDE} (the reference configs: 480 640), got {size}')
         cfg['size'] = [int(s) for s in size]
     scales = list(cfg['scales'])
     if not scales or any(s not in range(4) for s in scales) or len(set(scales)) != len(scales):

@@ -151,7 +151,7 @@ class Recipe:
     n_val: int = SYNTH_DEFAULTS['n_val']
     data_size: tuple[int, int] = SYNTH_DEFAULTS['data_size']
     data_seed: int = SYNTH_DEFAULTS['data_seed']
-    est_run_s: float = 600.               # time estimate per run before any run of this recipe finished (not hashed)
+    est_run_s: float = 600.               # time estimate per run of a model with no finished run of this recipe (not hashed)
 
     @property
     def train_config(self) -> dict[str, Any]:
