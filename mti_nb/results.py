@@ -168,7 +168,7 @@ def report(summary: Mapping, title: str = "The paper's experiments, re-run") -> 
              f"batch {r.get('batch_size')}, lr {r.get('lr')}, {r.get('backbone')}; {sum(x['n'] for x in summary['rows'].values())} runs of "
              f"{len(summary['rows'])} rows. Each cell: our mean ± std over seeds (the paper's value).", '']
     for t in PAPER_RESULTS: lines += [f"## Table {t}" if t != 'info-flow' else '## Table 4, information flow', '', format_rows(table_rows(summary, t)), '']
-    if res := summary.get('resources'): lines += ['## Table 7', '', "Parameters and FLOPs of every row's network (`mti_paper 7`), in the paper's setup of each dataset:", '', '```', format_table(res).rstrip(), '```', '']
+    if res := summary.get('resources'): lines += ['## Table 7', '', "Parameters and FLOPs of every row's network (`mti_paper 7`), in the paper's setup of each dataset (its backbones, at the reference configs' input sizes):", '', '```', format_table(res).rstrip(), '```', '']
     return '\n'.join(lines + ['## Verdicts', '', format_verdicts(verdict_rows(summary)), '', "## Table 2(b) in the paper's words", '',
                               format_verdicts(statement_rows(summary)), ''])
 
