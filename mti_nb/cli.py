@@ -105,7 +105,7 @@ def mti_train(
             trainer = Trainer({**given, 'out': out}, resume=True, progress=not quiet)
         else:
             base = recipe_settings(recipe)
-            cfg = make_config(**{**base, 'size': base['size'] and list(base['size']), **given, 'out': out or ''})   # every option checked before any work
+            cfg = make_config(**{**base, **given, 'out': out or ''})   # every option checked before any work
             named = Path(cfg['data']) if data else (default_data_dir()/'nyud_synth' if cfg['dataset'] == 'nyud' else None)
             cfg['out'] = out or f"runs/{cfg['model']}_{cfg['backbone']}_{named.name if named else cfg['dataset']}"
             check_files(cfg)

@@ -32,7 +32,7 @@ __all__ = ['MAX_DEPTH', 'NORMALS_TOL', 'Reader', 'SEGMENTATION_TASKS', 'SAMPLE_K
            'read_normals_png', 'load_mat', 'read_human_parts', 'context_edges', 'read_context_edges',
            'MultiTaskDataset', 'read_split', 'read_eval_classes', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
            'affine', 'resize', 'normalize', 'denormalize', 'Compose', 'RandomHorizontalFlip', 'RandomZoom',
-           'RandomScaleRotate', 'Resize', 'Normalize', 'train_transform', 'val_transform', 'get_dataset']
+           'RandomScaleRotate', 'Resize', 'Normalize', 'input_size', 'train_transform', 'val_transform', 'get_dataset']
 
 # %% ../nbs/A5_data.ipynb #6
 def check_tasks(tasks: str | Iterable[str] | None, valid: dict[str, int], dataset: str) -> list[str]:
@@ -447,15 +447,19 @@ def _dataset_key(name: str) -> str:
     if key not in DEFAULT_SIZE: raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DEFAULT_SIZE)}")
     return key
 
+def input_size(name: str, size: int | tuple[int, int] | None = None) -> int | tuple[int, int]:
+    """The size a dataset's images are resized to: `size` if given, else the dataset's `DEFAULT_SIZE`."""
+    return size or DEFAULT_SIZE[_dataset_key(name)]
+
 def train_transform(name: str, size: int | tuple[int, int] | None = None) -> Compose:
     """Default training augmentation for 'nyud' or 'pascal', resized to `size` (default: the dataset's)."""
     key = _dataset_key(name)
     geometric = RandomZoom((1.0, 1.2, 1.5)) if key == 'nyud' else RandomScaleRotate(20., (0.75, 1.25))
-    return Compose([RandomHorizontalFlip(0.5), geometric, Resize(size or DEFAULT_SIZE[key]), Normalize()])
+    return Compose([RandomHorizontalFlip(0.5), geometric, Resize(input_size(key, size)), Normalize()])
 
 def val_transform(name: str, size: int | tuple[int, int] | None = None) -> Compose:
     """Evaluation transform for 'nyud' or 'pascal': resize to `size` and normalise."""
-    return Compose([Resize(size or DEFAULT_SIZE[_dataset_key(name)]), Normalize()])
+    return Compose([Resize(input_size(name, size)), Normalize()])
 
 # %% ../nbs/A5_data.ipynb #93
 DATASETS: dict[str, type[MultiTaskDataset]] = {'nyud': NYUD, 'pascal': PASCALContext}

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
 from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed, existing_folder, output_folder
-from .data import DEFAULT_SIZE, get_dataset
+from .data import get_dataset, input_size
 from .drawing import plot_history, save_figure
 from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
@@ -306,7 +306,7 @@ class Trainer:
             dist.init_process_group('nccl' if self.device.type == 'cuda' else 'gloo')
         set_seed(cfg['seed'])
         self.model = _build({**cfg, 'pretrained': False, 'weights': None} if resume else cfg).to(self.device)   # resumed weights come from the checkpoint
-        self.channels_last = cfg['fast'] and channels_last_pays(self.device, 'train', cfg['size'] or DEFAULT_SIZE[cfg['dataset']])
+        self.channels_last = cfg['fast'] and channels_last_pays(self.device, 'train', input_size(cfg['dataset'], cfg['size']))
         if self.channels_last: self.model.to(memory_format=torch.channels_last)
         self.net = (DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
                     if self.world > 1 else self.model)
