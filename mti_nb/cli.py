@@ -20,7 +20,7 @@ from .synthetic import generate_dataset
 from .data import read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
 from .metrics import evaluate, delta_m, MAIN_METRIC
-from .config import DATASET_TASKS, make_config, recipe_settings, _check_int, _one_of
+from .config import DATASET_TASKS, DEFAULTS, make_config, recipe_settings, _check_int, _one_of
 from .train import (Trainer, autocast, check_files, dist_env, edge_processes, evaluation_model, load_model, memory_errors,
                           open_split, pick_device, read_single_task, using_threads, val_metrics)
 
@@ -72,7 +72,7 @@ def mti_train(
     weights: str = None,  # backbone weights file downloaded elsewhere
     no_fpm: bool = False,  # ablation: no feature propagation between scales
     scales: Param('MTI-Net scales: 0 (1/4) .. 3 (1/32) [default: 0 1 2 3]', int, nargs='+') = None,
-    recipe: str = None,  # demo (96x128, batch 8, 5 epochs, lr 1e-3: a from-scratch demo of about 15 minutes on a 2-core CPU), paper (the paper's NYUD recipe, suppl. A.2.1: batch 6, 80 epochs, lr 1e-4; at the reference's 480x640) or reference (the reference configs: 480x640 NYUD, 512x512 PASCAL, batch 8, 100 epochs, lr 1e-4); options given override it [default: demo]
+    recipe: str = None,  # demo (96x128, batch 8, 5 epochs, lr 1e-3: a from-scratch demo of about 15 minutes on a 2-core CPU), paper (the paper's NYUD recipe, suppl. A.2.1: batch 6, 80 epochs, lr 1e-4; at the reference's 480x640; NYUD only) or reference (the reference configs: 480x640 NYUD, 512x512 PASCAL, batch 8, 100 epochs, lr 1e-4); options given override it [default: demo]
     epochs: int = None,  # training epochs; with --resume, a larger value extends the run [default: from --recipe; demo 5]
     batch_size: int = None,  # images per step and process [default: from --recipe; demo 8]
     lr: float = None,  # Adam learning rate (poly decay per epoch) [default: from --recipe; demo 0.001]
@@ -104,7 +104,7 @@ def mti_train(
             if recipe is not None: raise InputError('--recipe: a resumed run keeps its settings (a larger --epochs extends it)')
             trainer = Trainer({**given, 'out': out}, resume=True, progress=not quiet)
         else:
-            base = recipe_settings(recipe)
+            base = recipe_settings(recipe, dataset or DEFAULTS['dataset'])
             cfg = make_config(**{**base, **given, 'out': out or ''})   # every option checked before any work
             named = Path(cfg['data']) if data else (default_data_dir()/'nyud_synth' if cfg['dataset'] == 'nyud' else None)
             cfg['out'] = out or f"runs/{cfg['model']}_{cfg['backbone']}_{named.name if named else cfg['dataset']}"

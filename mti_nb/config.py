@@ -37,10 +37,13 @@ DEFAULTS: dict[str, Any] = dict(   # the one set of defaults: of make_config, he
     loss_weights=None, seed=0, device='auto', amp='none', workers=0, threads=0, fast=True, out='runs/mti',
     single_task=None, edge_thresholds=9, augment=True)
 
-def recipe_settings(name: str | None) -> dict[str, Any]:
-    """The settings of the recipe called `name` (None: `DEFAULT_RECIPE`); `InputError` naming --recipe otherwise."""
+def recipe_settings(name: str | None, dataset: str = 'nyud') -> dict[str, Any]:
+    """The settings of the recipe called `name` (None: `DEFAULT_RECIPE`) for `dataset`; `InputError` naming --recipe otherwise."""
     if name is None: name = DEFAULT_RECIPE
     if name not in RECIPES: raise InputError(f'--recipe must be one of {", ".join(RECIPES)}; got {name!r}')
+    if name == 'paper' and dataset != 'nyud':
+        raise InputError(f"--recipe paper is the paper's NYUD recipe (suppl. A.2.1); for {dataset} the paper gives batch 8 and Adam at 1e-4 "
+                         "but no epochs or size: use --recipe reference (the reference's config: 512x512, batch 8, 100 epochs, lr 1e-4)")
     return RECIPES[name]
 
 def option(key: str) -> str:
