@@ -15,7 +15,7 @@ import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 try: import fcntl                    # Unix: folder_lock
 except ImportError: fcntl = None
@@ -28,7 +28,7 @@ __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASC
            'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
            'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'output_folder',
-           'output_file', 'cli_parser', 'user_error_message', 'run_cli']
+           'output_file', 'not_an_input', 'cli_parser', 'user_error_message', 'run_cli']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -174,6 +174,16 @@ def output_file(path: str | os.PathLike, option: str) -> Path:
     if path.is_dir(): raise InputError(f'{option} {path}: is a folder; give the name of the file to write')
     return path
 
+def not_an_input(path: str | os.PathLike, option: str, inputs: Mapping[str, str | os.PathLike | None]) -> Path:
+    """`path`, a file or folder to write, unless it is one of `inputs` (what -> file or folder) or lies inside an input folder: an `InputError` naming both."""
+    p = Path(os.path.realpath(path))
+    for what, q in inputs.items():
+        if q is None: continue
+        q = Path(os.path.realpath(q))
+        if p == q: raise InputError(f'{option} {path}: is the {what} ({q}); writing there would destroy it, choose another path')
+        if q.is_dir() and q in p.parents: raise InputError(f'{option} {path}: lies inside the {what} ({q}); write outputs elsewhere')
+    return Path(path)
+
 def _dash(arg: str) -> str:
     """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""
     if not arg.startswith('--'): return arg
@@ -201,13 +211,16 @@ def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
     """Parse `argv` (default `sys.argv[1:]`) with `cli_parser(func)`, accepting `--a_b` for `--a-b`, and call `func`.
 
     A user error (see `user_error_message`) ends the program with one line on stderr and exit status 1;
-    a usage error exits with 2 (argparse); any other exception is a bug and keeps its traceback."""
+    a usage error exits with 2 (argparse); Ctrl-C ends it with one line and exit status 130; any other exception is a bug and keeps its traceback."""
     argv = sys.argv[1:] if argv is None else argv
     p = cli_parser(func, prog)
     dashed = [_dash(a) for a in argv]
     ns, unknown = p.parse_known_args(dashed)
     if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[dashed.index(u)] if u in dashed else u for u in unknown))
     try: return func(**vars(ns))
+    except KeyboardInterrupt:
+        print(f'{p.prog}: interrupted', file=sys.stderr)
+        sys.exit(130)
     except Exception as e:
         msg = user_error_message(e)
         if msg is None: raise
