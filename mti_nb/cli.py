@@ -15,7 +15,7 @@ import torch
 from fastcore.script import Param
 from torch.utils.data import DataLoader
 
-from .core import InputError, existing_folder, output_file, output_folder, jsonable, write_text_atomic, default_data_dir, run_cli
+from .core import InputError, existing_folder, output_file, output_folder, not_an_input, jsonable, write_text_atomic, default_data_dir, run_cli
 from .synthetic import generate_dataset
 from .data import read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
@@ -155,6 +155,7 @@ def mti_eval(
     with memory_errors(), using_threads(threads) as n:
         dev = pick_device(device)
         model, cfg, ck = load_model(checkpoint, dev, data)
+        not_an_input(out, '--out', {'checkpoint': checkpoint, 'dataset folder': cfg['data']})
         single = read_single_task(single_task, cfg['tasks'])
         ds = open_split(cfg, split)
         metrics = val_metrics({**cfg, **opts}, ds.eval_classes, edge_workers=edge_processes(n))
@@ -216,6 +217,7 @@ def mti_predict(
     with memory_errors(), using_threads(threads):
         dev = pick_device(device)
         model, cfg, _ = load_model(checkpoint, dev, data)
+        not_an_input(out, '--out', {'dataset folder': cfg['data']})
         channels = DATASET_TASKS[cfg['dataset']]
         if images:
             size = lambda img: cfg['size'] or tuple(img.shape[-2:])
@@ -227,6 +229,7 @@ def mti_predict(
             samples = [(i, ds[ds.ids.index(i)]) for i in ids]
         paths, root = [out/f for f in output_names([name for name, _ in samples])], Path(os.path.abspath(out))
         if outside := [str(p) for p in paths if Path(os.path.abspath(p)).parent != root]: raise InputError(f'--out {out}: {outside[0]} would be written outside it')
+        for p in paths: not_an_input(p, '--out', {f'input image {f}': f for f in images or []})
         with evaluation_model(model, fast=not no_fast) as net:
             for (name, s), path in zip(samples, paths):
                 with torch.no_grad(): pred = net(s['image'][None].to(dev))['final']

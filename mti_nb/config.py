@@ -50,10 +50,11 @@ def option(key: str) -> str:
     """The command-line spelling of config key `key` (`batch_size` -> `--batch-size`, `use_fpm` -> `--no-fpm`, `fast` -> `--no-fast`)."""
     return {'use_fpm': '--no-fpm', 'fast': '--no-fast'}.get(key, '--' + key.replace('_', '-'))
 
-def _check_int(cfg: Mapping, key: str, lo: int) -> None:
-    """Refuse `cfg[key]` unless it is an integer ≥ `lo`."""
+def _check_int(cfg: Mapping, key: str, lo: int, hi: int | None = None) -> None:
+    """Refuse `cfg[key]` unless it is an integer ≥ `lo` (and ≤ `hi`)."""
     v = cfg[key]
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo: raise InputError(f'{option(key)} must be an integer ≥ {lo}, got {v!r}')
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
+        raise InputError(f'{option(key)} must be an integer ≥ {lo}' + (f' and ≤ {hi}' if hi is not None else '') + f', got {v!r}')
 
 def _check_number(cfg: Mapping, key: str, positive: bool) -> None:
     """Refuse `cfg[key]` unless it is a finite number > 0 (`positive`) or ≥ 0."""
@@ -88,7 +89,8 @@ def make_config(**kwargs) -> dict[str, Any]:
     if cfg['pretrained'] and cfg['weights'] is not None: raise InputError('give --pretrained (download) or --weights FILE (local file), not both')
     if cfg['device'] not in ('auto', 'cpu', 'cuda') and not str(cfg['device']).startswith('cuda:'):
         raise InputError(f"--device must be auto, cpu, cuda or cuda:N; got {cfg['device']!r}")
-    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('seed', 0), ('workers', 0), ('threads', 0)): _check_int(cfg, key, lo)
+    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(cfg, key, lo)
+    _check_int(cfg, 'seed', 0, 2**32 - 1)                                      # numpy's seeds are 32-bit
     if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")
     _check_number(cfg, 'lr', positive=True)
     for key in ('weight_decay', 'poly_power'): _check_number(cfg, key, positive=False)

@@ -25,9 +25,10 @@ from .core import (NYUD40_CLASSES, NYUD_LAYOUT, NYUD_SPLIT_DIR, InputError, atom
 from .scenes import SYNTH_CLASSES, check_size, make_sample
 
 # %% auto #0
-__all__ = ['GENERATOR_VERSION', 'EVAL_CLASSES_FILE', 'NYUD_EVAL_CLASSES', 'BYTES_PER_PIXEL', 'NYUD_SYNTH', 'sample_paths',
-           'write_sample', 'write_eval_classes', 'read_split_ids', 'dataset_stats', 'format_stats', 'SynthSpec',
-           'generate_synthetic', 'generate_dataset', 'dataset_bytes', 'synth_spec', 'mti_synth', 'mti_synth_cli']
+__all__ = ['GENERATOR_VERSION', 'EVAL_CLASSES_FILE', 'NYUD_EVAL_CLASSES', 'MAX_IMAGES', 'BYTES_PER_PIXEL', 'NYUD_SYNTH',
+           'sample_paths', 'write_sample', 'write_eval_classes', 'read_split_ids', 'dataset_stats', 'format_stats',
+           'SynthSpec', 'generate_synthetic', 'generate_dataset', 'dataset_bytes', 'synth_spec', 'mti_synth',
+           'mti_synth_cli']
 
 # %% ../nbs/A3_synthetic.ipynb #54
 GENERATOR_VERSION = 1
@@ -136,11 +137,14 @@ def _read_config(path: Path) -> dict | None:
     if not isinstance(cfg, dict): raise InputError(f'{path} holds no configuration (a JSON object); delete it or use --force to regenerate the dataset')
     return {k: v for k, v in cfg.items() if k != 'stats'}
 
+MAX_IMAGES = 100_000   # images per dataset: about 1 MB each at the default 192x256, so 100 GB
+
 def _check_counts(n_train: int, n_val: int, seed: int, workers: int):
-    """Refuse negative counts, seed or workers, and a dataset of no image."""
+    """Refuse negative counts, seed or workers, a dataset of no image and one of more than `MAX_IMAGES`."""
     for opt, n in (('--n-train', n_train), ('--n-val', n_val), ('--seed', seed)):
         if n < 0: raise InputError(f'{opt} must be >= 0, got {n}')
     if n_train + n_val < 1: raise InputError('--n-train and --n-val are both 0: a dataset needs at least one image')
+    if n_train + n_val > MAX_IMAGES: raise InputError(f'--n-train + --n-val must be <= {MAX_IMAGES:,} (about 1 MB per image at the default size), got {n_train + n_val:,}')
     if workers < 0: raise InputError(f'--workers must be >= 0 (0 = one per CPU core), got {workers}')
 
 def _previous(spec: SynthSpec, root: Path, cfg: dict, force: bool) -> dict | None:

@@ -520,14 +520,20 @@ class Trainer:
                     while self.epoch < self.cfg['epochs']:
                         self.train_epoch()
                         self.end_epoch()
+                    if self._stop: raise KeyboardInterrupt                   # Ctrl-C in the last validation: stop before the final evaluation
             except KeyboardInterrupt:
                 self.interrupted = True
                 if self.main:
                     if self._updating: msg = f'interrupted during an update: the last saved checkpoint {self.out/"last.pt"} is kept'
+                    elif self.epoch >= self.cfg['epochs']: msg = f'interrupted after the last epoch, before the final evaluation of best.pt ({self.out/"last.pt"} is saved)'
                     else: msg = f'interrupted at epoch {self.epoch + 1}, step {self.step}: saved {self.save("last.pt")[0]}'
                     print(f'\n{msg}. Resume with: mti_train --resume --out {self.out}', file=sys.stderr)
                 return self
-            if self.main: self.finish()
+            if self.main:
+                try: self.finish()
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                    print(f'\ninterrupted in the final evaluation of best.pt; the checkpoints are complete. Finish it with: mti_train --resume --out {self.out}', file=sys.stderr)
         return self
 
     def summary(self) -> dict:
