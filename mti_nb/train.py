@@ -17,6 +17,7 @@ import shutil
 import signal
 import sys
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -466,7 +467,9 @@ class Trainer:
             if improved: self.best = {'epoch': row['epoch'], 'criterion': name, 'value': float(score)}
             self.history.append(row)
         self.epoch += 1; self.batch_in_epoch = self.seen = 0; self.running = {}
-        self.scheduler.step()
+        with warnings.catch_warnings():          # resumed at the end of an epoch, the schedule steps before this process's first update, as it should
+            warnings.filterwarnings('ignore', message=r'Detected call of `lr_scheduler\.step\(\)` before `optimizer\.step\(\)`')
+            self.scheduler.step()
         self._updating = False
         if self.main:
             self.save(*(['best.pt'] if improved else []), 'last.pt')   # best first: see _newest_checkpoint
