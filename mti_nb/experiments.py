@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -38,7 +39,7 @@ from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluat
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
 from .speed import default_threads
 from .config import DEFAULTS, make_config
-from .train import RUNTIME_KEYS, Trainer, build_model, evaluation_model, load_model, memory_errors, open_split, pick_device, val_metrics
+from .train import RUNTIME_KEYS, Trainer, autocast, build_model, evaluation_model, load_model, memory_errors, open_split, pick_device, val_metrics
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',
@@ -136,6 +137,8 @@ _SYNTH = inspect.signature(generate_synthetic).parameters
 SYNTH_DEFAULTS = dict(n_train=_SYNTH['n_train'].default, n_val=_SYNTH['n_val'].default, data_size=tuple(_SYNTH['size'].default),
                       data_seed=_SYNTH['seed'].default)   # the settings of the default synthetic datasets (1000 + 200 at 192x256, seed 0)
 _NOT_HASHED = ('name', 'est_run_s')
+_PLAIN_NAME = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9_.-]*')   # a recipe's name names its results file (paper_<name>.json): no folders, not hidden
+_MAX_IMAGES, _MAX_EST_RUN_S = 1_000_000, 7 * 86400.          # bounds of n_train and n_val, and of est_run_s (a week)
 
 @dataclass(frozen=True)
 class Recipe:
@@ -172,16 +175,24 @@ class Recipe:
         """A short, stable hash of `run_fields()`."""
         return stable_hash(self.run_fields())
 
-    def check(self) -> Recipe:
-        """`self` if every row's config under it is valid and its dataset settings are; `InputError` naming the recipe and the field otherwise."""
+    def check(self, source: str | os.PathLike | None = None) -> Recipe:
+        """`self` if every field has its type and range, every row's config under it is valid and its dataset settings are; `InputError` naming the recipe (`source`, else its name) and the field otherwise."""
+        ints = lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(s, int) and not isinstance(s, bool) for s in v)
         try:
+            if not (isinstance(self.name, str) and _PLAIN_NAME.fullmatch(self.name)):
+                raise InputError(f"name must be letters, digits, '_', '-' or '.', not starting with '.' (it names the results file paper_<name>.json), got {self.name!r}")
+            for key in ('size', 'data_size'):
+                if not ints(getattr(self, key)): raise InputError(f'{key} must be two integers [H, W], got {getattr(self, key)!r}')
+            if not isinstance(self.augment, bool): raise InputError(f'augment must be true or false, got {self.augment!r}')
+            for key, lo, hi in (('n_train', 1, _MAX_IMAGES), ('n_val', 1, _MAX_IMAGES), ('data_seed', 0, 2**32 - 1)):
+                v = getattr(self, key)
+                if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi: raise InputError(f'{key} must be an integer from {lo} to {hi}, got {v!r}')
+            v = self.est_run_s
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v <= _MAX_EST_RUN_S:
+                raise InputError(f'est_run_s must be a number of seconds > 0 and ≤ {_MAX_EST_RUN_S:.0f} (a week), got {v!r}')
             for row in ROWS.values(): make_config(**row.config, **self.train_config)
             check_size(self.data_size)
-            for key, lo in (('n_train', 1), ('n_val', 1), ('data_seed', 0)):
-                v = getattr(self, key)
-                if isinstance(v, bool) or not isinstance(v, int) or v < lo: raise InputError(f'{key} must be an integer ≥ {lo}, got {v!r}')
-            if not (isinstance(self.est_run_s, (int, float)) and self.est_run_s > 0): raise InputError(f'est_run_s must be a number > 0, got {self.est_run_s!r}')
-        except InputError as e: raise InputError(f'--recipe {self.name}: {e}') from None
+        except InputError as e: raise InputError(f'--recipe {source or self.name}: {e}') from None
         return self
 
 def stable_hash(obj: Any, n: int = 10) -> str:
@@ -207,7 +218,7 @@ def load_recipe(recipe: str | os.PathLike | Recipe) -> Recipe:
     known = [f.name for f in fields(Recipe)]
     if unknown := sorted(set(d) - set(known)): raise InputError(f'--recipe {path}: unknown fields {unknown}; known: {known}')
     d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-    return replace(RECIPES[DEFAULT_RECIPE], **{'name': path.stem, **d}).check()
+    return replace(RECIPES[DEFAULT_RECIPE], **{'name': path.stem, **d}).check(path)
 
 def run_hash(row: str, recipe: Recipe) -> str:
     """The hash that names a run: of the row's config, the recipe's fields and the evaluation protocol (the seed is kept apart)."""
@@ -268,8 +279,38 @@ def ensure_dataset(dataset: str, recipe: Recipe, data_dir: str | os.PathLike | N
 # %% ../nbs/16_experiments.ipynb #20
 RESULTS_FORMAT, RESULTS_VERSION = 'mti_nb paper results', 1
 
+def _num(v: Any) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
+def _str(v: Any) -> bool: return isinstance(v, str)
+def _metrics(v: Any) -> bool: return isinstance(v, dict) and all(x is None or _num(x) for x in v.values())
+_RECORDS: dict[str, tuple[str, dict[str, tuple[bool, Callable[[Any], bool], str]]]] = {   # what summarise, find_run, plan and report read: key -> (required, check, what it must be)
+    'runs': ('a run record', dict(
+        row=(True, _str, 'a string'), seed=(True, lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, 'an integer ≥ 0'),
+        run_hash=(True, _str, 'a string'), recipe_hash=(True, _str, 'a string'),
+        config=(True, lambda v: isinstance(v, dict) and _str(v.get('dataset')) and _str(v.get('model')) and isinstance(v.get('tasks'), list)
+                and len(v['tasks']) > 0 and all(map(_str, v['tasks'])), "an object with 'dataset', 'model' and 'tasks' (a list of task names)"),
+        metrics=(True, _metrics, 'an object of metric: number or null'),
+        initial=(False, lambda v: v is None or isinstance(v, dict) and all(map(_metrics, v.values())), 'an object of scale: {metric: number or null}'),
+        recipe=(False, lambda v: isinstance(v, dict) and isinstance(v.get('size', []), list), 'an object of Recipe fields'),
+        label=(False, _str, 'a string'), wall_s=(False, lambda v: v is None or _num(v), 'a number of seconds'))),
+    'resources': ('a row of mti_paper 7', dict(
+        row=(True, _str, 'a string'), model=(True, _str, 'a string'), dataset=(True, lambda v: v in DATASET_SETUPS, f"one of {', '.join(DATASET_SETUPS)}"),
+        backbone=(True, _str, 'a string'), size=(True, lambda v: isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v), 'two integers [H, W]'),
+        params=(True, lambda v: _num(v) and v > 0, 'a number > 0'), flops=(True, lambda v: _num(v) and v > 0, 'a number > 0'),
+        paper=(False, lambda v: v is None or isinstance(v, list) and len(v) == 2 and all(_num(x) and x > 0 for x in v), 'null or [params, flops]')))}
+
+def _check_records(path: Path, d: Mapping) -> None:
+    """`InputError` naming the results file, the record (`runs[i]`, `resources[i]`) and what is wrong unless every record holds what the readers read (`_RECORDS`)."""
+    for key, (what, spec) in _RECORDS.items():
+        recs = d.get(key) or []
+        if not isinstance(recs, list): raise InputError(f'--results {path}: "{key}" must be a list, got {recs!r:.60}')
+        for i, r in enumerate(recs):
+            where = f'--results {path}: {key}[{i}]'
+            if not isinstance(r, dict): raise InputError(f'{where} is not {what} (a JSON object), got {r!r:.60}')
+            if missing := [k for k, (req, _, _) in spec.items() if req and k not in r]: raise InputError(f"{where} is not {what} (missing {', '.join(map(repr, missing))})")
+            if bad := next((k for k, (_, ok, _) in spec.items() if k in r and not ok(r[k])), None): raise InputError(f'{where}: {bad!r} must be {spec[bad][2]}, got {r[bad]!r:.60}')
+
 def read_results(path: str | os.PathLike) -> dict:
-    """The results file at `path` (an empty one if it does not exist); `InputError` naming the file if it is not one."""
+    """The results file at `path` (an empty one if it does not exist); `InputError` naming the file (and the record) if it is not one."""
     path = Path(path)
     if not path.exists(): return {'format': RESULTS_FORMAT, 'version': RESULTS_VERSION, 'runs': []}
     output_file(path, '--results')
@@ -279,6 +320,7 @@ def read_results(path: str | os.PathLike) -> dict:
         raise InputError(f'--results {path}: not an mti_paper results file (a JSON object with "format": "{RESULTS_FORMAT}" and "runs")')
     if not isinstance(d.get('version'), int) or d['version'] > RESULTS_VERSION:
         raise InputError(f"--results {path}: format version {d.get('version')!r}; this mti_nb reads version {RESULTS_VERSION}")
+    _check_records(path, d)
     return d
 
 def write_results(path: str | os.PathLike, data: Mapping) -> Path:
@@ -382,6 +424,11 @@ def _check_seed(seed: Any) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0: raise InputError(f'--seeds must be integers ≥ 0, got {seed!r}')
     return int(seed)
 
+def _check_amp(recipe: Recipe, device: torch.device, source: str | os.PathLike | None = None) -> None:
+    """Refuse a recipe whose precision `device` lacks (amp fp16 on a CPU), as the trainer would, but before any dataset or run folder is made."""
+    try: autocast(device, recipe.amp)
+    except InputError: raise InputError(f'--recipe {source or recipe.name}: amp {recipe.amp} needs a CUDA device; on {device.type} use a recipe with amp bf16 or none') from None
+
 def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RECIPE, results: str | os.PathLike | None = None,
             runs_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None, device: str = 'auto',
             workers: int = 0, threads: int | None = None, data_workers: int = 0, progress: bool = True) -> tuple[str, dict | None]:
@@ -394,6 +441,9 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
     results = Path(results) if results is not None else default_results(recipe, root)
     runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir(root)
     h, spec = run_hash(row, recipe), ROWS[row]
+    runtime = {k: v for k, v in dict(device=device, workers=workers, threads=threads).items() if k in DEFAULTS and v is not None}
+    make_config(**spec.config, **recipe.train_config, seed=seed, **runtime)          # the run's settings, checked before any folder is made
+    _check_amp(recipe, pick_device(device))
     if (done := find_run(read_results(results), row, seed, h)) is not None: return 'done', done
     folder = run_folder(row, seed, recipe, runs_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -403,7 +453,6 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
     try:
         code = code_version()                      # the code that trains the run: taken at its start, not when it ends
         data = ensure_dataset(spec.dataset, recipe, data_dir, data_workers, progress)
-        runtime = {k: v for k, v in dict(device=device, workers=workers, threads=threads).items() if k in DEFAULTS and v is not None}
         resumed, t0 = (folder/'last.pt').exists() or (folder/'best.pt').exists(), time.time()
         with memory_errors():
             if resumed: trainer = Trainer({'out': str(folder), 'data': str(data), **runtime}, resume=True, progress=progress, full_eval=False)
@@ -748,6 +797,7 @@ def mti_paper(
     runs_dir = output_folder(runs_dir, '--runs-dir') if runs_dir is not None else default_runs_dir(root)
     data_dir = None if data_dir is None else output_folder(data_dir, '--data-dir')
     dev = pick_device(device)
+    _check_amp(rec, dev, recipe)                                                       # fp16 on a CPU: refused now, in a dry run too
     resources = RESOURCES_TABLE in targets or 'all' in targets
     if dry_run:
         print(format_plan(plan(rows, seeds, rec, results, runs_dir), rec, results))

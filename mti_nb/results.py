@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .core import InputError, run_cli, write_text_atomic
+from .core import InputError, not_an_input, output_file, run_cli, write_text_atomic
 from .metrics import LOWER_IS_BETTER, MAIN_METRIC
 from .experiments import CLAIMS, DEFAULT_RECIPE, RECIPES, ROWS, TABLE_2B_STATEMENTS, TABLES, compare, default_results, read_results, repo_root, summarise, verdict
 from .affinity import plot_affinity_summaries, read_affinity_summary
@@ -179,12 +179,14 @@ def mti_results(
 ):
     "Write the markdown report (tables beside the paper's, verdicts) of a results file written by mti_paper."
     path = Path(results) if results else default_results(RECIPES[DEFAULT_RECIPE], repo_root())
+    if path.is_dir(): raise InputError(f'--results {path}: is a folder; give the results JSON file (mti_paper writes it)')
     if not path.is_file(): raise InputError(f'--results {path}: no such file (mti_paper writes it)')
     root = path.parent
     aff = [root/f for f in AFFINITY_FILES if (root/f).exists()]
+    target = output_file(Path(out) if out else path.with_suffix('.md'), '--out')
+    not_an_input(target, '--out', {'--results file': path, **{f'affinity summary {a.name}': a for a in aff}})
     summary = load_summary(path, recipe, affinity_rows(aff))
     if summary is None: raise InputError(f'--results {path}: no runs in it (mti_paper writes them)')
-    target = Path(out) if out else path.with_suffix('.md')
     write_text_atomic(target, report(summary))
     print(f'wrote {target}')
     return target

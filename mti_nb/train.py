@@ -202,10 +202,10 @@ def evaluation_model(model: nn.Module, fast: bool = True, deep_supervision: bool
         if hasattr(m, 'deep_supervision'): m.deep_supervision = old
 
 def read_single_task(paths: str | os.PathLike | Sequence[str | os.PathLike] | None, tasks: Sequence[str] | None = None) -> dict | None:
-    """Merged single-task results from JSON files (flat {'semseg/mIoU': ...} or `mti_eval` output), checked to hold the main metric of every task in `tasks`; None without paths."""
+    """Merged single-task results from JSON files (flat {'semseg/mIoU': ...} or `mti_eval` output), checked to hold the main metric of every task in `tasks` as a finite number > 0 (Δm divides by it); None without paths."""
     if paths is None: return None
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
-    out = {}
+    out, src = {}, {}
     for p in paths:
         if not p.is_file(): raise InputError(f'--single-task {p}: no such file; train single-task models '
                                              '(mti_train --model single --tasks T), evaluate them with mti_eval and pass its JSON files')
@@ -214,11 +214,13 @@ def read_single_task(paths: str | os.PathLike | Sequence[str | os.PathLike] | No
         d = d.get('metrics', d) if isinstance(d, dict) else d
         if not isinstance(d, dict) or not all(isinstance(v, (int, float)) or v is None for v in d.values()):
             raise InputError(f"--single-task {p}: expected {{'task/metric': number, ...}} or mti_eval output")
-        out.update(d)
+        out.update(d); src.update(dict.fromkeys(d, p))
     for t in tasks or []:
         key = f'{t}/{MAIN_METRIC[t]}'
         if not out.get(key): raise InputError(f'--single-task {" ".join(map(str, paths))}: no (non-zero) {key} for task {t}; '
                                               f'evaluate a single-task {t} model with mti_eval and add its JSON file')
+        if isinstance(out[key], bool) or not (math.isfinite(out[key]) and out[key] > 0):
+            raise InputError(f'--single-task {src[key]}: {key} is {out[key]!r}; a main metric must be a finite number > 0 (Δm divides by it)')
     return out
 
 def selection_score(cfg: Mapping, row: Mapping, single: Mapping | None) -> tuple[str, float]:
