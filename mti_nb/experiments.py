@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 
 import mti_nb
 from .core import PASCAL_TASKS, InputError, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
-from .synthetic import check_size, generate_synthetic, synth_spec
+from .synthetic import MAX_IMAGES, check_size, generate_synthetic, synth_spec
 from .layers import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
@@ -138,7 +138,7 @@ SYNTH_DEFAULTS = dict(n_train=_SYNTH['n_train'].default, n_val=_SYNTH['n_val'].d
                       data_seed=_SYNTH['seed'].default)   # the settings of the default synthetic datasets (1000 + 200 at 192x256, seed 0)
 _NOT_HASHED = ('name', 'est_run_s')
 _PLAIN_NAME = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9_.-]*')   # a recipe's name names its results file (paper_<name>.json): no folders, not hidden
-_MAX_IMAGES, _MAX_EST_RUN_S = 1_000_000, 7 * 86400.          # bounds of n_train and n_val, and of est_run_s (a week)
+_MAX_EST_RUN_S = 7 * 86400.                                   # the bound of est_run_s (a week)
 
 @dataclass(frozen=True)
 class Recipe:
@@ -184,7 +184,7 @@ class Recipe:
             for key in ('size', 'data_size'):
                 if not ints(getattr(self, key)): raise InputError(f'{key} must be two integers [H, W], got {getattr(self, key)!r}')
             if not isinstance(self.augment, bool): raise InputError(f'augment must be true or false, got {self.augment!r}')
-            for key, lo, hi in (('n_train', 1, _MAX_IMAGES), ('n_val', 1, _MAX_IMAGES), ('data_seed', 0, 2**32 - 1)):
+            for key, lo, hi in (('n_train', 1, MAX_IMAGES), ('n_val', 1, MAX_IMAGES), ('data_seed', 0, 2**32 - 1)):
                 v = getattr(self, key)
                 if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi: raise InputError(f'{key} must be an integer from {lo} to {hi}, got {v!r}')
             v = self.est_run_s
