@@ -10,6 +10,7 @@ import io
 import json
 import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -22,31 +23,34 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, default_data_dir, output_file, output_folder, run_cli, write_text_atomic, jsonable
+from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, default_data_dir, existing_folder, not_an_input, output_file, output_folder, run_cli, write_text_atomic, jsonable
 from .data import NYUD, PASCALContext, MultiTaskDataset, check_tasks
 from .drawing import task_image
 from .synthetic import generate_dataset, generate_synthetic, synth_spec
 
 # %% auto #0
-__all__ = ['AFFINITY_TASKS', 'PAPER_PAIRS', 'PASCAL_PAIRS', 'DILATIONS', 'DEPTH_THRESHOLD', 'NORMALS_ANGLE', 'COUNTS',
-           'LABEL_TASKS', 'DATASETS', 'DATASET_PAIRS', 'SUMMARY_FORMAT', 'kernel_offsets', 'pair_region',
-           'prepare_labels', 'line_prefix', 'segment_edge_counts', 'pair_similarity', 'parse_pairs', 'affinity_counts',
-           'agreement', 'agreement_map', 'AffinityResult', 'detect_dataset', 'affinity_curves', 'AffinitySummary',
-           'read_affinity_summary', 'plot_affinity_summaries', 'plot_agreement', 'mti_affinity', 'mti_affinity_cli']
+__all__ = ['AFFINITY_TASKS', 'PAPER_PAIRS', 'PASCAL_PAIRS', 'DILATIONS', 'MAX_KERNEL', 'MAX_DILATION', 'DEPTH_THRESHOLD',
+           'NORMALS_ANGLE', 'COUNTS', 'LABEL_TASKS', 'DATASETS', 'DATASET_PAIRS', 'SUMMARY_FORMAT', 'kernel_offsets',
+           'pair_region', 'prepare_labels', 'line_prefix', 'segment_edge_counts', 'pair_similarity', 'parse_pairs',
+           'affinity_counts', 'agreement', 'agreement_map', 'AffinityResult', 'detect_dataset', 'affinity_curves',
+           'AffinitySummary', 'read_affinity_summary', 'plot_affinity_summaries', 'plot_agreement', 'mti_affinity',
+           'mti_affinity_cli']
 
 # %% ../nbs/13_affinity.ipynb #7
 AFFINITY_TASKS: tuple[str, ...] = ('semseg', 'depth', 'normals', 'edge', 'human_parts', 'sal')
 PAPER_PAIRS: tuple[tuple[str, str], ...] = (('semseg', 'depth'), ('semseg', 'edge'), ('depth', 'edge'))
 PASCAL_PAIRS: tuple[tuple[str, str], ...] = (('semseg', 'edge'), ('semseg', 'normals'), ('normals', 'edge'), ('sal', 'edge'))
 DILATIONS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+MAX_KERNEL: int = 15            # a 15x15 kernel has 112 pairs per pixel (4 for the 3x3) and takes about 25 times as long
+MAX_DILATION: int = 256         # the 3x3 kernel then spans 513 pixels, more than the height of a NYUD (480) or PASCAL (<= 500) image
 DEPTH_THRESHOLD: float = 0.1    # depth pixels whose relative difference is below this are similar
 NORMALS_ANGLE: float = 22.5     # normals closer than this many degrees are similar
 COUNTS: tuple[str, ...] = ('both_similar', 'both_dissimilar', 'only_a_similar', 'only_b_similar')
 
 def kernel_offsets(kernel: int = 3, half: bool = False) -> list[tuple[int, int]]:
     """Offsets (dy, dx) of a `kernel`x`kernel` window from its centre; `half`: one of each pair ±(dy, dx)."""
-    if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or kernel < 3 or kernel % 2 == 0:
-        raise InputError(f'--kernel must be an odd integer >= 3, got {kernel!r}')
+    if isinstance(kernel, bool) or not isinstance(kernel, (int, np.integer)) or not 3 <= kernel <= MAX_KERNEL or kernel % 2 == 0:
+        raise InputError(f'--kernel must be an odd integer from 3 to {MAX_KERNEL}, got {kernel!r}')
     r = int(kernel) // 2
     offsets = [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if (dy, dx) != (0, 0)]
     return [o for o in offsets if o > (0, 0)] if half else offsets
@@ -60,8 +64,8 @@ def pair_region(H: int, W: int, dy: int, dx: int) -> tuple[tuple[slice, slice], 
 # %% ../nbs/13_affinity.ipynb #12
 LABEL_TASKS: tuple[str, ...] = ('semseg', 'human_parts')    # class-index maps: similar = same label
 
-def _check_task(task: str) -> str:
-    if task not in AFFINITY_TASKS: raise InputError(f'no similarity rule for task {task!r}; known tasks: {", ".join(AFFINITY_TASKS)}')
+def _check_task(task: str, option: str = '') -> str:
+    if task not in AFFINITY_TASKS: raise InputError(f'{option}no similarity rule for task {task!r}; known tasks: {", ".join(AFFINITY_TASKS)}')
     return task
 
 def _as_batch(task: str, labels: Tensor | np.ndarray) -> Tensor:
@@ -132,7 +136,8 @@ def _similarity(task: str, x: Tensor, valid: Tensor, offset: tuple[int, int], di
     return segment_edge_counts(prefix, offset, dilation) == 0, both
 
 def _check_dilation(d) -> int:
-    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1: raise InputError(f'--dilations must be positive integers, got {d!r}')
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 1 <= d <= MAX_DILATION:
+        raise InputError(f'--dilations must be integers from 1 to {MAX_DILATION}, got {d!r}')
     return int(d)
 
 def pair_similarity(task: str, labels: Tensor | np.ndarray, offset: tuple[int, int], dilation: int = 1,
@@ -151,7 +156,7 @@ def parse_pairs(pairs: Iterable[str | Sequence[str]]) -> list[tuple[str, str]]:
         ab = p.split('-') if isinstance(p, str) else list(p) if isinstance(p, Sequence) else []
         if len(ab) != 2 or not all(isinstance(t, str) for t in ab):
             raise InputError(f"--pairs: a task pair is written 'a-b' or given as (a, b), e.g. 'semseg-depth'; got {p!r}")
-        a, b = _check_task(ab[0]), _check_task(ab[1])
+        a, b = _check_task(ab[0], '--pairs: '), _check_task(ab[1], '--pairs: ')
         if a == b: raise InputError(f'--pairs: a task pair needs two different tasks, got {p!r}')
         if (a, b) in out or (b, a) in out: raise InputError(f'--pairs: the pair {a}-{b} is given twice')
         out.append((a, b))
@@ -278,7 +283,8 @@ class AffinityResult:
         ax = ax or plt.subplots(figsize=(4.6, 3.2), dpi=72)[1]
         ag, lo, hi = self.agreement * 100, None, None
         if band is not None and len(self.ids) > 1:
-            with np.errstate(all='ignore'): lo, hi = (np.nanpercentile(ag, q, axis=0) for q in band)
+            with warnings.catch_warnings():                       # a dilation without pairs in any image: NaN, not a warning
+                warnings.simplefilter('ignore', RuntimeWarning); lo, hi = (np.nanpercentile(ag, q, axis=0) for q in band)
         lines = _draw_curves(ax, self.dilations, [_pair_name(p) for p in self.pairs], self.pooled, lo, hi)
         if image is not None:
             for i, line in enumerate(lines): ax.plot(self.dilations, ag[self._image_index(image), i], 'x--', color=line.get_color(), ms=5)
@@ -368,7 +374,7 @@ def detect_dataset(data, dataset: str | None = None) -> str:
         return dataset
     if isinstance(data, (str, os.PathLike)):
         root = Path(data)
-        if not root.is_dir(): raise InputError(f'dataset folder {root} does not exist')
+        existing_folder(root, '--data')
         found = [k for k in DATASETS if (root/SPLIT_DIRS[k]).is_dir()]
         if len(found) == 1: return found[0]
         layouts = ', '.join(f'{k}: {SPLIT_DIRS[k]}/' for k in DATASETS)
@@ -597,9 +603,10 @@ def mti_affinity(
     if dataset is not None: _check_dataset(dataset)
     _check_settings(DATASET_PAIRS[dataset or 'nyud'] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
     if split not in ('train', 'val'): raise InputError(f"--split must be 'train' or 'val', got {split!r}")
-    output_folder(out, '--out')
-    if summary is not None: output_file(summary, '--summary')
-    root = Path(data) if data is not None else _default_data(dataset or 'nyud')
+    src = existing_folder(data, '--data') if data is not None else default_data_dir() / synth_spec(dataset or 'nyud').name
+    not_an_input(output_folder(out, '--out'), '--out', {'dataset folder': src})
+    if summary is not None: not_an_input(output_file(summary, '--summary'), '--summary', {'dataset folder': src})
+    root = src if data is not None else _default_data(dataset or 'nyud')
     res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads or None, dataset)
     paths = res.write(out)
     if summary is not None: paths['summary_json'] = AffinitySummary.from_result(res, data=root.name).write(summary)

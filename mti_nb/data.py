@@ -45,9 +45,10 @@ def check_tasks(tasks: str | Iterable[str] | None, valid: dict[str, int], datase
     return tasks
 
 # %% ../nbs/A5_data.ipynb #10
-def _existing(path: str | os.PathLike) -> Path:
-    """`path` as a Path, or an InputError naming it."""
+def _existing(path: str | os.PathLike, what: str = 'a file') -> Path:
+    """`path` as a Path, or an InputError naming it (and `what` it should be, when it is a folder)."""
     path = Path(path)
+    if path.is_dir(): raise InputError(f'{path}: is a folder, not {what}')
     if not path.is_file(): raise InputError(f'{path} does not exist')
     return path
 
@@ -62,7 +63,7 @@ def _pil(path: str | os.PathLike, what: str, mode: str | None = None) -> np.ndar
     """The pixels of an image file (converted to `mode` if given), read completely; errors name the file."""
     def load(p):
         with Image.open(p) as im: return np.asarray(im.convert(mode) if mode else im)
-    return _decode(_existing(path), what, load)
+    return _decode(_existing(path, f'{what} file'), what, load)
 
 def _single_channel(arr: np.ndarray, path: Path) -> np.ndarray:
     if arr.ndim != 2: raise InputError(f'{path}: expected a single-channel label image, got an array of shape {arr.shape}')
@@ -87,7 +88,7 @@ def read_nyud_semseg(path: str | os.PathLike, size: tuple[int, int] | None = Non
 
 def _load_npy_map(path: str | os.PathLike, what: str) -> np.ndarray:
     """The array of a .npy file, numbers (bool, integer or float) and all finite; an InputError naming the file otherwise."""
-    path = _existing(path)
+    path = _existing(path, f'a {what} file (.npy)')
     arr = _decode(path, f'{what} (.npy)', lambda p: np.load(p, allow_pickle=False))
     if not isinstance(arr, np.ndarray):
         arr.close(); raise InputError(f'{path}: expected one array (.npy), got a .npz archive')
@@ -160,7 +161,7 @@ def read_normals_png(path: str | os.PathLike, size: tuple[int, int] | None = Non
 # %% ../nbs/A5_data.ipynb #24
 def load_mat(path: str | os.PathLike) -> dict[str, Any]:
     """`scipy.io.loadmat` with structs as attribute objects, and clear errors naming the file."""
-    path = _existing(path)
+    path = _existing(path, 'a MATLAB file')
     try: return scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
     except NotImplementedError: raise InputError(
         f'{path} is a MATLAB v7.3 (HDF5) file, which scipy.io.loadmat cannot read. Convert it to the v7 format, '

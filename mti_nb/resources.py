@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .core import NYUD_TASKS, PASCAL_TASKS, InputError, run_cli
+from .backbones import BACKBONES
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
@@ -59,7 +60,7 @@ PAPER_TABLE7: dict[tuple[str, str], dict[str, tuple[float, float]]] = {    # (da
 
 def resource_table(dataset: str = 'nyud', size: tuple[int, int] | None = None, backbone: str | None = None) -> list[dict]:
     """Params and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net (default: the paper's Table 7 setup)."""
-    if dataset not in DATASET_SETUPS: raise KeyError(f'dataset must be one of {list(DATASET_SETUPS)}, got {dataset!r}')
+    if dataset not in DATASET_SETUPS: raise KeyError(f'--dataset must be one of {list(DATASET_SETUPS)}, got {dataset!r}')
     tasks, default_size, default_backbone = DATASET_SETUPS[dataset]
     size, backbone = tuple(size or default_size), backbone or default_backbone
     def measure(build: Callable[[], nn.Module]) -> tuple[int, int]:
@@ -103,7 +104,7 @@ def parse_size(size: str) -> tuple[int, int]:
         h, w = (int(v) for v in size.lower().split('x'))
         if h > 0 and w > 0: return h, w
     except ValueError: pass
-    raise ValueError(f'size must look like HxW with positive integers, e.g. 480x640; got {size!r}')
+    raise ValueError(f'--size must look like HxW with positive integers, e.g. 480x640; got {size!r}')
 
 def mti_resources(
     dataset: str = 'both',  # nyud, pascal or both
@@ -111,6 +112,8 @@ def mti_resources(
     backbone: str = None,  # hrnet18, hrnet_w18, hrnet_w48, resnet18_fpn or resnet50_fpn (default: Table 7's, hrnet18 for NYUD, resnet50_fpn for PASCAL)
 ):
     "Print parameters and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net (the paper's Table 7)."
+    if dataset not in (*DATASET_SETUPS, 'both'): raise InputError(f'--dataset must be nyud, pascal or both, got {dataset!r}')
+    if backbone is not None and backbone not in BACKBONES: raise InputError(f'--backbone: unknown backbone {backbone!r}; choose from {", ".join(BACKBONES)}')
     names = list(DATASET_SETUPS) if dataset == 'both' else [dataset]
     t0 = time.time()
     try: rows = [r for ds in names for r in resource_table(ds, parse_size(size) if size else None, backbone)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json as _json
 import os
+import re
 import statistics
 import sys
 import time
@@ -26,6 +27,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, output_file, run_cli, write_text_atomic
+from .backbones import BACKBONES
+from .config import MAX_SIDE
 from . import losses as _losses
 from .losses import MultiTaskLoss, loss_weights
 from .metrics import evaluate
@@ -61,7 +64,7 @@ def default_threads() -> int:
 def set_threads(threads: int | None = None) -> int:
     """Set torch's intra-op threads to `threads` (default: `default_threads()`) and return the number set."""
     n = default_threads() if threads is None else threads
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InputError(f'threads must be a positive integer, got {n!r}')
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InputError(f'--threads must be a positive integer, got {n!r}')
     torch.set_num_threads(n)
     return n
 
@@ -180,6 +183,7 @@ def parse_workload_size(spec: str) -> tuple[tuple[int, int], int]:
     try: size, batch = parse_size(hw), int(b) if b else 2
     except ValueError: size, batch = None, 0
     if size is None or batch < 1: raise InputError(f'--sizes: {spec!r} is not default, HxW or HxWbB (e.g. 480x640b2)')
+    if not all(32 <= s <= MAX_SIDE for s in size): raise InputError(f'--sizes: {spec!r}: each side must be from 32 to {MAX_SIDE}')
     return size, batch
 
 def build_workload(name: str, backbone: str = 'hrnet18') -> tuple[nn.Module, MultiTaskLoss, dict[str, int]]:
@@ -347,8 +351,11 @@ def bench(workloads: Sequence[str] = ('mti_nyud_ne',), sizes: Sequence[str] = ('
           threads: int | None = None, device: str | torch.device = 'cpu', backbone: str = 'hrnet18', scaling: bool = False,
           seed: int = 0, progress: bool = True) -> dict:
     """Time each path against the first (normally 'plain'), interleaved over `reps` rounds, per workload, size and mode; FLOPs, share of the matmul peak, peak memory."""
+    if not re.fullmatch(r'cpu|cuda(:\d+)?', str(device)): raise InputError(f'--device must be cpu, cuda or cuda:N; got {str(device)!r}')
     device = torch.device(device)
     if device.type == 'cuda' and not torch.cuda.is_available(): raise InputError(f'--device {device}: CUDA is not available here')
+    if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count(): raise InputError(f'--device {device}: no such GPU here ({torch.cuda.device_count()} found)')
+    if backbone not in BACKBONES: raise InputError(f'--backbone: unknown backbone {backbone!r}; choose from {", ".join(BACKBONES)}')
     if bad := [m for m in modes if m not in ('train', 'infer')]: raise InputError(f'--modes: {bad} are not train or infer')
     if bad := [w for w in workloads if w not in WORKLOADS]: raise InputError(f'--workloads: unknown workload {bad[0]!r}; choose from {", ".join(WORKLOADS)}')
     for spec in sizes: parse_workload_size(spec)
@@ -410,8 +417,8 @@ def _names(text: str, what: str) -> list[str]:
     return names
 
 def mti_bench(
-    workloads: str = 'mti_nyud_ne',  # comma-separated: mti_nyud, mti_nyud_ne, mti_nyud_all (the mti_train default), mti_pascal, mtl_nyud, pad_nyud
-    sizes: str = 'default,480x640',  # comma-separated: default (96x128, batch 8), 480x640 (batch 2), 512x512 (batch 2) or HxWbB
+    workloads: str = None,  # comma-separated: mti_nyud, mti_nyud_ne, mti_nyud_all (the mti_train default), mti_pascal, mtl_nyud, pad_nyud [default: mti_nyud_ne]
+    sizes: str = None,  # comma-separated: default (96x128, batch 8), 480x640 (batch 2), 512x512 (batch 2) or HxWbB, each side 32 to 2048 [default: default,480x640]
     modes: str = 'train,infer',  # train (forward, losses, backward, Adam) and/or infer (forward)
     train_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, fused, cl, bf16, fp16, compile)
     infer_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, fold, cl, bf16, fp16, compile)
@@ -420,15 +427,19 @@ def mti_bench(
     device: str = 'cpu',  # cpu or cuda
     backbone: str = 'hrnet18',  # backbone of every workload
     scaling: bool = False,  # also time the last path with 1..threads threads
-    quick: bool = False,  # CI-sized: mti_nyud at 64x64 batch 2, 2 rounds
+    quick: bool = False,  # CI-sized: mti_nyud at 64x64 batch 2, at most 2 rounds (not with --workloads or --sizes)
     json: str = None,  # write the results as JSON to this file ('-': standard output instead of the table)
 ):
     "Time the fast paths of training and inference against the plain eager fp32 path and print median, minimum, ratio, GFLOP/s, share of the matmul peak, memory."
     if reps < 1: raise InputError(f'--reps must be ≥ 1, got {reps}')
     if json not in (None, '-'): output_file(json, '--json')              # before the timing, not after it
+    if quick and (workloads, sizes) != (None, None): raise InputError('--quick sets the workload and size itself: give --quick or --workloads/--sizes, not both')
     if quick: workloads, sizes, reps = 'mti_nyud', '64x64b2', min(reps, 2)
-    res = bench(_names(workloads, 'workloads'), _names(sizes, 'sizes'), _names(modes, 'modes'), _names(train_paths, 'train-paths'),
-                _names(infer_paths, 'infer-paths'), reps, 1, threads, device, backbone, scaling, progress=False)
+    from mti_nb.train import memory_errors                                # here: train imports this module
+    with memory_errors():
+        res = bench(_names('mti_nyud_ne' if workloads is None else workloads, 'workloads'),
+                    _names('default,480x640' if sizes is None else sizes, 'sizes'), _names(modes, 'modes'),
+                    _names(train_paths, 'train-paths'), _names(infer_paths, 'infer-paths'), reps, 1, threads, device, backbone, scaling, progress=False)
     text = _json.dumps(res, indent=1)
     if json == '-': print(text); return res
     m = res['machine']
