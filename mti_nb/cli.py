@@ -21,8 +21,9 @@ from .data import read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
 from .metrics import evaluate, delta_m, MAIN_METRIC
 from .config import DATASET_TASKS, DEFAULTS, make_config, recipe_settings, _check_int, _one_of
-from .train import (Trainer, autocast, check_files, dist_env, edge_processes, evaluation_model, load_model, memory_errors,
-                          open_split, pick_device, read_single_task, using_threads, val_metrics)
+from .speed import memory_errors, pick_device
+from .train import (Trainer, autocast, check_files, dist_env, edge_processes, evaluation_model, load_model,
+                          open_split, read_single_task, using_threads, val_metrics)
 
 # %% auto #0
 __all__ = ['format_metrics', 'mti_train', 'mti_train_cli', 'mti_eval', 'log_disagreement', 'mti_eval_cli', 'output_names',

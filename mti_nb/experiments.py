@@ -37,9 +37,9 @@ from .synthetic import MAX_IMAGES, check_size, generate_synthetic, synth_spec
 from .layers import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
-from .speed import default_threads
+from .speed import default_threads, memory_errors, pick_device
 from .config import DEFAULTS, make_config
-from .train import RUNTIME_KEYS, Trainer, autocast, build_model, evaluation_model, load_model, memory_errors, open_split, pick_device, val_metrics
+from .train import RUNTIME_KEYS, Trainer, autocast, build_model, evaluation_model, load_model, open_split, val_metrics
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',

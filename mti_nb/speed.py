@@ -37,11 +37,11 @@ from .resources import parse_size
 
 # %% auto #0
 __all__ = ['CL_TRAIN_MIN_PIXELS', 'WORKLOADS', 'SIZES', 'TRAIN_SWITCHES', 'INFER_SWITCHES', 'physical_cores', 'default_threads',
-           'set_threads', 'cpu_flags', 'native_bf16', 'adam_kwargs', 'conv_bn_pairs', 'fold_batchnorm',
-           'count_batchnorms', 'channels_last_pays', 'try_compile', 'inference_model', 'plain_losses', 'as_plain',
-           'parse_workload_size', 'build_workload', 'synthetic_batch', 'default_switches', 'parse_path', 'train_runner',
-           'infer_runner', 'count_step_flops', 'matmul_peak', 'machine_info', 'bench', 'format_rows', 'mti_bench',
-           'mti_bench_cli', 'Autocast', 'precision_check']
+           'set_threads', 'cpu_flags', 'native_bf16', 'adam_kwargs', 'pick_device', 'memory_errors', 'conv_bn_pairs',
+           'fold_batchnorm', 'count_batchnorms', 'channels_last_pays', 'try_compile', 'inference_model', 'plain_losses',
+           'as_plain', 'parse_workload_size', 'build_workload', 'synthetic_batch', 'default_switches', 'parse_path',
+           'train_runner', 'infer_runner', 'count_step_flops', 'matmul_peak', 'machine_info', 'bench', 'format_rows',
+           'mti_bench', 'mti_bench_cli', 'Autocast', 'precision_check']
 
 # %% ../nbs/15_speed.ipynb #6
 def physical_cores() -> int:
@@ -89,6 +89,25 @@ def adam_kwargs(device: str | torch.device = 'cpu') -> dict[str, bool]:
     """Keyword arguments for `torch.optim.Adam` that pick its fastest implementation on `device`: fused kernels where torch has them, else foreach."""
     from torch.utils._foreach_utils import _get_fused_kernels_supported_devices
     return {'fused': True} if torch.device(device).type in _get_fused_kernels_supported_devices() else {'foreach': True}
+
+def pick_device(device: str = 'auto', local_rank: int = 0) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; 'cuda' -> this process's GPU; `InputError` naming --device for another name, or a GPU that is not here."""
+    if not re.fullmatch(r'auto|cpu|cuda(:\d+)?', str(device)): raise InputError(f'--device must be auto, cpu, cuda or cuda:N; got {str(device)!r}')
+    if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device == 'cpu': return torch.device('cpu')
+    if not torch.cuda.is_available(): raise InputError(f'--device {device}: CUDA is not available here; use --device cpu or auto')
+    dev = torch.device(device if ':' in device else f'cuda:{local_rank}')
+    if dev.index >= torch.cuda.device_count(): raise InputError(f'--device {device}: no such GPU here ({torch.cuda.device_count()} found)')
+    return dev
+
+@contextmanager
+def memory_errors() -> Iterator[None]:
+    """Within the block, PyTorch's out-of-memory errors (CUDA, or a CPU allocation that failed) become `MemoryError`, which console scripts report in one line."""
+    try: yield
+    except RuntimeError as e:
+        if not (isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)): raise
+        raise MemoryError(str(e).strip().splitlines()[0][:300]) from e
+
 
 # %% ../nbs/15_speed.ipynb #10
 _CONV_BN_BLOCKS = (BasicBlock, Bottleneck, ResNet, timm_resnet.BasicBlock, timm_resnet.Bottleneck, HighResolutionNet)
@@ -351,10 +370,7 @@ def bench(workloads: Sequence[str] = ('mti_nyud_ne',), sizes: Sequence[str] = ('
           threads: int | None = None, device: str | torch.device = 'cpu', backbone: str = 'hrnet18', scaling: bool = False,
           seed: int = 0, progress: bool = True) -> dict:
     """Time each path against the first (normally 'plain'), interleaved over `reps` rounds, per workload, size and mode; FLOPs, share of the matmul peak, peak memory."""
-    if not re.fullmatch(r'cpu|cuda(:\d+)?', str(device)): raise InputError(f'--device must be cpu, cuda or cuda:N; got {str(device)!r}')
-    device = torch.device(device)
-    if device.type == 'cuda' and not torch.cuda.is_available(): raise InputError(f'--device {device}: CUDA is not available here')
-    if device.type == 'cuda' and (device.index or 0) >= torch.cuda.device_count(): raise InputError(f'--device {device}: no such GPU here ({torch.cuda.device_count()} found)')
+    device = pick_device(str(device))
     if backbone not in BACKBONES: raise InputError(f'--backbone: unknown backbone {backbone!r}; choose from {", ".join(BACKBONES)}')
     if bad := [m for m in modes if m not in ('train', 'infer')]: raise InputError(f'--modes: {bad} are not train or infer')
     if bad := [w for w in workloads if w not in WORKLOADS]: raise InputError(f'--workloads: unknown workload {bad[0]!r}; choose from {", ".join(WORKLOADS)}')
@@ -435,7 +451,6 @@ def mti_bench(
     if json not in (None, '-'): output_file(json, '--json')              # before the timing, not after it
     if quick and (workloads, sizes) != (None, None): raise InputError('--quick sets the workload and size itself: give --quick or --workloads/--sizes, not both')
     if quick: workloads, sizes, reps = 'mti_nyud', '64x64b2', min(reps, 2)
-    from mti_nb.train import memory_errors                                # here: train imports this module
     with memory_errors():
         res = bench(_names('mti_nyud_ne' if workloads is None else workloads, 'workloads'),
                     _names('default,480x640' if sizes is None else sizes, 'sizes'), _names(modes, 'modes'),

@@ -37,15 +37,15 @@ from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss
 from .metrics import MultiTaskMetrics, evaluate, delta_m, MAIN_METRIC, LOWER_IS_BETTER
-from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model
+from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model, memory_errors, pick_device
 from .config import DATASET_TASKS, DEFAULTS, make_config, option
 
 # %% auto #0
 __all__ = ['REPORT_EDGE_THRESHOLDS', 'RUNTIME_KEYS', 'CHECKPOINT_KEYS', 'build_model', 'poly_factor', 'adam_options',
            'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state', 'set_rng_state',
-           'dist_env', 'pick_device', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite', 'val_metrics',
+           'dist_env', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite', 'val_metrics',
            'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score', 'load_checkpoint',
-           'check_files', 'resume_config', 'open_split', 'Trainer', 'history_panels', 'load_model', 'memory_errors']
+           'check_files', 'resume_config', 'open_split', 'Trainer', 'history_panels', 'load_model']
 
 # %% ../nbs/12b_train.ipynb #11
 def build_model(cfg: Mapping) -> nn.Module:
@@ -129,14 +129,6 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 def dist_env() -> tuple[int, int, int]:
     """(rank, local rank, world size) from the variables `torchrun` sets; (0, 0, 1) without them."""
     return int(os.environ.get('RANK', 0)), int(os.environ.get('LOCAL_RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
-
-def pick_device(device: str = 'auto', local_rank: int = 0) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; 'cuda' -> this process's GPU; a clear error when CUDA is asked for but absent."""
-    if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    if device.startswith('cuda'):
-        if not torch.cuda.is_available(): raise InputError(f'--device {device}: CUDA is not available here; use --device cpu or auto')
-        return torch.device(device if ':' in device else f'cuda:{local_rank}')
-    return torch.device(device)
 
 def autocast(device: torch.device, amp: str):
     """The autocast context for `amp` ('none', 'bf16', 'fp16') on `device`."""
@@ -599,11 +591,3 @@ def load_model(checkpoint: str | os.PathLike, device: str | torch.device = 'cpu'
     try: model.load_state_dict(ck['model'])
     except RuntimeError as e: raise InputError(f'{checkpoint}: its weights do not fit the network its config describes ({str(e).splitlines()[0]})') from e
     return model.to(device).eval(), cfg, ck
-
-@contextmanager
-def memory_errors() -> Iterator[None]:
-    """Within the block, PyTorch's out-of-memory errors (CUDA, or a CPU allocation that failed) become `MemoryError`, which console scripts report in one line."""
-    try: yield
-    except RuntimeError as e:
-        if not (isinstance(e, torch.OutOfMemoryError) or "can't allocate memory" in str(e)): raise
-        raise MemoryError(str(e).strip().splitlines()[0][:300]) from e
