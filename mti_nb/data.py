@@ -234,7 +234,8 @@ class MultiTaskDataset(Dataset):
         if split not in ('train', 'val'): raise InputError(f"split must be 'train' or 'val', got {split!r}")
         self.tasks = check_tasks(tasks, self.TASKS, self.name)
         for folder in [self.IMAGES[0]] + [self.LABELS[t][0] for t in self.tasks]:
-            if not (self.root/folder).is_dir(): raise InputError(f'{self.name}: folder {self.root/folder} does not exist')
+            if not (self.root/folder).is_dir():
+                raise InputError(f'{self.name}: folder {self.root/folder} does not exist (is {self.root} a {self.name} dataset? --data and --dataset must agree)')
         self.ids = read_split(self.split_file(split))
         self.eval_classes = read_eval_classes(self.root/EVAL_CLASSES_FILE, {t: self.TASKS[t] for t in self.TASKS if t in SEGMENTATION_TASKS})
 
