@@ -201,7 +201,7 @@ def cli_parser(func, prog: str | None = None) -> argparse.ArgumentParser:
 def user_error_message(e: BaseException) -> str | None:
     """The one-line message for a user error `e` (bad input, missing or unwritable file, full disk, no memory); None for a bug."""
     if isinstance(e, InputError): return str(e)
-    if isinstance(e, MemoryError): return f'out of memory{": " + str(e) if str(e) else ""} (try a smaller --size or --batch-size)'
+    if isinstance(e, MemoryError): return f'out of memory{": " + str(e) if str(e) else ""} (try smaller inputs or batches)'
     if isinstance(e, OSError) and e.strerror:
         files = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f is not None)
         return f'{e.strerror}{": " + files if files else ""}'
