@@ -205,6 +205,7 @@ def user_error_message(e: BaseException) -> str | None:
     if isinstance(e, OSError) and e.strerror:
         files = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f is not None)
         return f'{e.strerror}{": " + files if files else ""}'
+    if type(e) is OSError and str(e): return f'input/output error: {e} (is the disk full?)'     # numpy's short write, without an errno
     return None
 
 def run_cli(func, argv: list[str] | None = None, prog: str | None = None):

@@ -421,7 +421,7 @@ def _add_sitting(folder: Path, seconds: float, resumed: bool) -> None:
     write_text_atomic(folder/'sittings.json', json.dumps({'sittings': s}, indent=1))
 
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0: raise InputError(f'--seeds must be integers ≥ 0, got {seed!r}')
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32: raise InputError(f'--seeds must be integers from 0 to 4294967295, got {seed!r}')
     return int(seed)
 
 def _check_amp(recipe: Recipe, device: torch.device, source: str | os.PathLike | None = None) -> None:
@@ -785,8 +785,8 @@ def mti_paper(
     if not targets: raise InputError('give a table (2a, 2b, 4, info-flow, 7, all) or row names; mti_paper --list shows them')
     rows = resolve_targets(targets)
     seeds = [0, 1] if seeds is None else [*seeds]
-    if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise InputError(f'--seeds must be distinct integers ≥ 0, got {" ".join(map(str, seeds))}')
+    if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**32 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise InputError(f'--seeds must be distinct integers from 0 to 4294967295, got {" ".join(map(str, seeds))}')
     rec = load_recipe(recipe)
     make_config(device=device, workers=workers)                                        # --device and --workers, named as mti_train names them
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0: raise InputError(f'--threads must be an integer ≥ 0, got {threads!r}')

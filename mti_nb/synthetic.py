@@ -224,8 +224,8 @@ def generate_synthetic(spec: SynthSpec, out: str | os.PathLike | None = None, n_
             if not (root / EVAL_CLASSES_FILE).exists(): write_eval_classes(root, spec.eval_classes)
             return root
         if done.exists(): done.unlink()
+        if force: _remove_extra(root, spec.folders, keep=set())      # before the new settings are recorded: an interrupted --force run leaves no old file to be taken for a new one
         write_text_atomic(partial, json.dumps(cfg, indent=1))
-        if force: _remove_extra(root, spec.folders, keep=set(ids))
         _run(spec.job, [(root, seed, i, (H, W)) for i in todo], workers, progress, spec.name)
         for split, part in (('train', ids[:n_train]), ('val', ids[n_train:])):
             write_text_atomic(root / spec.split_dir / f'{split}.txt', ''.join(f'{i}\n' for i in part))

@@ -346,6 +346,9 @@ class Trainer:
         if not (last.is_file() or best.is_file()): raise InputError(f'--resume: {last} does not exist; give the --out of the run to continue')
         ck = load_checkpoint(last) if last.is_file() else None
         b = load_checkpoint(best) if best.is_file() else None
+        if ck is not None and b is not None and (differ := [k for k in ck['config'] if k not in (*RUNTIME_KEYS, 'epochs', 'data') and ck['config'][k] != b['config'].get(k)]):
+            raise InputError(f"--resume: {best} and {last} are not of the same run (they differ in {', '.join(option(k) for k in differ[:3])}); "
+                             'put back the run\'s own checkpoints, or start a new run in another --out')
         lineage = lambda c: [(r['epoch'], r['step']) for r in c['history']]
         if b is not None and (ck is None or (b['step'] > ck['step'] and lineage(b)[:len(ck['history'])] == lineage(ck))):
             if self.main:
