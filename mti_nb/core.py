@@ -219,9 +219,13 @@ def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
     ns, unknown = p.parse_known_args(dashed)
     if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[dashed.index(u)] if u in dashed else u for u in unknown))
     try: return func(**vars(ns))
-    except KeyboardInterrupt:
-        print(f'{p.prog}: interrupted', file=sys.stderr)
+    except KeyboardInterrupt as e:
+        print(f'{p.prog}: interrupted' + (f': {e}' if str(e) else ''), file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:                                          # whoever read the output went away (`| head`): stop quietly, as Unix tools do
+        try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # so that flushing stdout at exit raises nothing more
+        except (OSError, ValueError, AttributeError): pass
+        sys.exit(141)
     except Exception as e:
         msg = user_error_message(e)
         if msg is None: raise

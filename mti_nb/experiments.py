@@ -461,7 +461,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
             finally:
                 trainer.close()
                 _add_sitting(folder, time.time() - t0, resumed)
-            if trainer.interrupted: raise KeyboardInterrupt(f'{row} seed {seed} stopped; {folder} keeps its last.pt and the same command resumes it')
+            if trainer.interrupted: raise KeyboardInterrupt(f'{row} seed {seed} stopped; {folder} keeps its last.pt. Finished runs are in the results file; the same mti_paper command resumes the rest')
             if trainer.best is None: raise RuntimeError(f'{folder}: the run selected no checkpoint (see the warnings above)')
             t1 = time.time()
             ev = evaluate_run(folder/'best.pt', trainer.device, data, spec.info_flow, recipe.batch_size, workers, progress)
@@ -826,7 +826,4 @@ def mti_paper(
 
 def mti_paper_cli():
     "Console entry point of `mti_paper`."
-    try: run_cli(mti_paper, prog='mti_paper')
-    except KeyboardInterrupt as e:
-        print(f'\nmti_paper: interrupted{": " + str(e) if str(e) else ""}. Finished runs are in the results file; the same command resumes the rest', file=sys.stderr)
-        sys.exit(130)
+    run_cli(mti_paper, prog='mti_paper')   # Ctrl-C: one line saying which run stopped, exit status 130
