@@ -251,7 +251,10 @@ def check_files(cfg: Mapping) -> None:
 def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> dict:
     """The config of a resumed run: the stored one with `given`'s runtime keys, a larger `epochs` and a moved `data`; any other differing setting is refused."""
     stored = make_config(**stored)
-    merged = make_config(**{**stored, **given})
+    try: merged = make_config(**{**stored, **given})
+    except InputError:                          # a changed setting that clashes with the stored ones (--dataset pascal): name it, not what it broke
+        merged = {**stored, **given}
+        if all(k in RUNTIME_KEYS or k in ('data', 'epochs') or given[k] == stored[k] for k in given): raise
     for k in given:
         if k in RUNTIME_KEYS or k == 'data' or merged[k] == stored[k] or (k == 'epochs' and merged[k] > stored[k]): continue
         shown = (lambda v: not v) if k == 'use_fpm' else (lambda v: v)          # the option is --no-fpm
