@@ -384,9 +384,10 @@ def normalize(sample: dict, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence
     return _apply(sample, lambda kind, x: TF.normalize(x, list(mean), list(std)) if kind == 'image' else x)
 
 def _hw(size: int | Sequence[int]) -> tuple[int, int]:
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    if len(size) != 2 or min(size) < 1: raise ValueError(f'size must be an int or (H, W) with positive entries, got {size}')
-    return int(size[0]), int(size[1])
+    hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size) if isinstance(size, Sequence) else ()
+    if len(hw) != 2 or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and 1 <= s <= 4096 for s in hw):
+        raise InputError(f'size must be an integer or (H, W), each from 1 to 4096, got {size!r}')
+    return int(hw[0]), int(hw[1])
 
 # %% ../nbs/A5_data.ipynb #77
 def denormalize(image: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
@@ -445,13 +446,13 @@ class Normalize:
 DEFAULT_SIZE: dict[str, tuple[int, int]] = {'nyud': (480, 640), 'pascal': (512, 512)}
 
 def _dataset_key(name: str) -> str:
-    key = name.lower()
+    key = name.lower() if isinstance(name, str) else name
     if key not in DEFAULT_SIZE: raise InputError(f"unknown dataset {name!r}; choose one of {', '.join(DEFAULT_SIZE)}")
     return key
 
 def input_size(name: str, size: int | tuple[int, int] | None = None) -> int | tuple[int, int]:
     """The size a dataset's images are resized to: `size` if given, else the dataset's `DEFAULT_SIZE`."""
-    return size or DEFAULT_SIZE[_dataset_key(name)]
+    return DEFAULT_SIZE[_dataset_key(name)] if size is None else _hw(size)
 
 def train_transform(name: str, size: int | tuple[int, int] | None = None) -> Compose:
     """Default training augmentation for 'nyud' or 'pascal', resized to `size` (default: the dataset's)."""
