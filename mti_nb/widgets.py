@@ -249,6 +249,11 @@ class Explorer:
         self.models = {} if model is None else as_models(model)
         self.model, self.data, self.batch_stats, self.note = next(iter(self.models.values()), None), data, batch_stats, note
         if len(data) == 0: raise ValueError('data holds no images')
+        for name, m in self.models.items():                    # a dataset's labels and a model of the other dataset: refuse, do not draw nonsense
+            want, has = getattr(m, 'tasks', {}), getattr(data, 'TASKS', None)
+            if has is not None and (bad := [t for t, k in want.items() if has.get(t) != k]):
+                raise ValueError(f"model {name!r} predicts {', '.join(f'{t} ({want[t]} channels)' for t in bad)}, which the {getattr(data, 'name', '')} data "
+                                 'does not label with as many classes: a model trained on another dataset?')
         self.cache: dict[tuple[str, int], dict] = {} if cache is None else cache
         self.forward_times, self.latencies, self._muted = [], [], False
         self.controls: dict[str, W.ValueWidget] = {'index': W.IntSlider(0, 0, len(data) - 1, description='image')}
