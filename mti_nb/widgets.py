@@ -24,7 +24,7 @@ from torch import nn, Tensor
 from .data import denormalize
 from .drawing import as_label, task_image
 from .layers import upsample_to
-from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pairs, AffinityResult, PAPER_PAIRS, DILATIONS, DEPTH_THRESHOLD
+from .affinity import affinity_curves, agreement_map, plot_agreement, parse_pairs, AffinityResult, DATASET_PAIRS, DILATIONS, DEPTH_THRESHOLD, detect_dataset
 
 # %% auto #0
 __all__ = ['TASK_COLOURS', 'BOTH', 'is_untrained', 'model_internals', 'fig_png', 'png_array', 'png_size', 'png_sha', 'stack_pngs',
@@ -383,9 +383,11 @@ def render_affinity(sample: Mapping, result: AffinityResult, image: int, task_a:
 class AffinityExplorer(Explorer):
     """Task affinity: image, pair, dilation and depth threshold -> `render_affinity` (dataset curves cached per pair and threshold)."""
     view, needs_model = 'affinity', False
-    def __init__(self, data: Sequence[Mapping], pairs=PAPER_PAIRS, dilations: Sequence[int] = DILATIONS,
+    def __init__(self, data: Sequence[Mapping], pairs=None, dilations: Sequence[int] = DILATIONS,
                  thresholds: Sequence[float] = (0.05, DEPTH_THRESHOLD, 0.2), **kwargs):
+        pairs = DATASET_PAIRS[detect_dataset(data)] if pairs is None else pairs     # default: the dataset's pairs (the paper's for NYUD)
         self.pairs, self.dilations, self.thresholds = parse_pairs(pairs), list(dilations), list(thresholds)
+        if not self.dilations: raise ValueError('dilations: give at least one')
         if DEPTH_THRESHOLD not in self.thresholds: raise ValueError(f'thresholds must include the default {DEPTH_THRESHOLD}')
         self.curves: dict[tuple, AffinityResult] = {}
         super().__init__(None, data, **kwargs)
