@@ -457,6 +457,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
         with memory_errors():
             if resumed: trainer = Trainer({'out': str(folder), 'data': str(data), **runtime}, resume=True, progress=progress, full_eval=False)
             else: trainer = Trainer(make_config(**spec.config, **recipe.train_config, data=str(data), seed=seed, out=str(folder), **runtime), progress=progress, full_eval=False)   # evaluate_run below is the full evaluation
+            trainer.resume_command = 'the same mti_paper command'
             try: trainer.fit()
             finally:
                 trainer.close()

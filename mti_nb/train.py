@@ -292,6 +292,7 @@ class Trainer:
             cfg = make_config(**cfg)
             check_files(cfg)
         self.cfg, self.out, self.progress = cfg, Path(cfg['out']), progress and self.main
+        self.resume_command = f'mti_train --resume --out {self.out}'       # what an interrupted run tells the user to run (mti_paper sets its own)
         self.device = pick_device(cfg['device'], self.local_rank)
         autocast(self.device, cfg['amp'])                                   # fails early for fp16 on CPU
         self.single = read_single_task(cfg['single_task'], cfg['tasks'])
@@ -530,13 +531,13 @@ class Trainer:
                     if self._updating: msg = f'interrupted during an update: the last saved checkpoint {self.out/"last.pt"} is kept'
                     elif self.epoch >= self.cfg['epochs']: msg = f'interrupted after the last epoch, before the final evaluation of best.pt ({self.out/"last.pt"} is saved)'
                     else: msg = f'interrupted at epoch {self.epoch + 1}, step {self.step}: saved {self.save("last.pt")[0]}'
-                    print(f'\n{msg}. Resume with: mti_train --resume --out {self.out}', file=sys.stderr)
+                    print(f'\n{msg}. Resume with: {self.resume_command}', file=sys.stderr)
                 return self
             if self.main:
                 try: self.finish()
                 except KeyboardInterrupt:
                     self.interrupted = True
-                    print(f'\ninterrupted in the final evaluation of best.pt; the checkpoints are complete. Finish it with: mti_train --resume --out {self.out}', file=sys.stderr)
+                    print(f'\ninterrupted in the final evaluation of best.pt; the checkpoints are complete. Finish it with: {self.resume_command}', file=sys.stderr)
         return self
 
     def summary(self) -> dict:
