@@ -333,6 +333,7 @@ class AffinityResult:
             idx = {k: {v: i for i, v in enumerate(vals)} for k, vals in (('image', ids), ('pair', list(map(_pair_name, pairs))), ('dilation', dilations))}
             for r in rows:
                 counts[idx['image'][r['image']], idx['pair'][r['pair']], idx['dilation'][int(r['dilation'])]] = [int(r[k]) for k in COUNTS]
+            if not ids or (counts < 0).any(): raise ValueError('no image rows' if not ids else 'negative counts')
         except (ValueError, KeyError, TypeError) as e: raise InputError(f'{path} does not match {meta_path.name} ({type(e).__name__}: {e})') from None
         return cls(ids, pairs, dilations, counts, settings)
 
@@ -529,6 +530,9 @@ def read_affinity_summary(path: str | os.PathLike) -> AffinitySummary:
         keys = [(r['pair'], r['dilation']) for r in rows]
         if not rows or sorted(keys) != sorted((p, d) for p in s.pairs for d in s.dilations):
             raise ValueError('the rows are not one per pair and dilation')
+        if s.images < 1: raise ValueError(f'images is {s.images}, not a count of images')
+        if bad := next((f'{k}={v!r}' for r in rows for k, v in r.items() if k != 'pair' and (isinstance(v, bool) or not isinstance(v, (int, float)))), None):
+            raise ValueError(f'a row has {bad}, not a number')
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise InputError(f'{path} is not an affinity summary ({type(e).__name__}: {e})') from None
     return s
