@@ -223,5 +223,5 @@ BACKBONES: dict[str, Callable[..., nn.Module]] = {
 
 def get_backbone(name: str, **kwargs) -> nn.Module:
     """Build the backbone called `name` (a key of `BACKBONES`), passing `kwargs` to its builder."""
-    if name not in BACKBONES: raise KeyError(f'unknown backbone {name!r}; choose one of {", ".join(BACKBONES)}')
+    if name not in BACKBONES: raise ValueError(f'unknown backbone {name!r}; choose one of {", ".join(BACKBONES)}')
     return BACKBONES[name](**kwargs)

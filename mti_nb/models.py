@@ -32,9 +32,9 @@ def resolve_tasks(tasks: Mapping[str, int] | Sequence[str], what: str = 'tasks')
     else:
         tasks, datasets = list(tasks), {'NYUD_TASKS': NYUD_TASKS, 'PASCAL_TASKS': PASCAL_TASKS}
         if unknown := [t for t in tasks if t not in NYUD_TASKS and t not in PASCAL_TASKS]:
-            raise KeyError(f'{what}: unknown task names {unknown}; known: {sorted({**NYUD_TASKS, **PASCAL_TASKS})} (or pass a dict name -> output channels)')
+            raise ValueError(f'{what}: unknown task names {unknown}; known: {sorted({**NYUD_TASKS, **PASCAL_TASKS})} (or pass a dict name -> output channels)')
         fits = {name: {t: d[t] for t in tasks} for name, d in datasets.items() if all(t in d for t in tasks)}
-        if not fits: raise KeyError(f'{what}: no dataset has all of {tasks}; pass a dict name -> output channels')
+        if not fits: raise ValueError(f'{what}: no dataset has all of {tasks}; pass a dict name -> output channels')
         if len({tuple(f.values()) for f in fits.values()}) > 1:
             raise ValueError(f'{what}: {tasks} have different output channels in {" and ".join(fits)} ({fits}); '
                              f'pass a dict, e.g. {{t: NYUD_TASKS[t] for t in {tasks}}}')
