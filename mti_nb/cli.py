@@ -167,6 +167,9 @@ def mti_eval(
     else: print('no single-task results given (--single-task FILE ...): Δm not computed', file=sys.stderr)
     result = {'checkpoint': str(checkpoint), 'epoch': ck['epoch'], 'step': ck['step'], 'split': split, 'data': cfg['data'],
               'tasks': cfg['tasks'], 'metrics': res, 'delta_m': dm}
+    if subset := {t: c for t, c in ds.eval_classes.items() if t in cfg['tasks'] and len(c) < DATASET_TASKS[cfg['dataset']][t]}:
+        result['eval_classes'] = subset                       # a dataset's eval_classes.json narrows mIoU: say so, in the JSON and on screen
+        for t, c in subset.items(): print(f"note: {t}/mIoU averages over the {len(c)} of {DATASET_TASKS[cfg['dataset']][t]} classes that {cfg['data']}/eval_classes.json lists", file=sys.stderr)
     if note := log_disagreement(checkpoint, ck):
         print(note, file=sys.stderr); result['note'] = note
     write_text_atomic(out, json.dumps(jsonable(result), indent=1))
