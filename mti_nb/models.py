@@ -97,9 +97,9 @@ class MTINet(nn.Module):
         self.deep_supervision, self.initial_at_input = deep_supervision, initial_at_input
         self.tasks, self.aux_tasks = _task_sets(tasks, aux_tasks)
         self.all_tasks = {**self.tasks, **self.aux_tasks}
-        self.scales = tuple(sorted(set(scales)))
-        if not self.scales or not set(self.scales) <= {0, 1, 2, 3} or len(self.scales) != len(scales):
-            raise ValueError(f'scales must be distinct values among 0 (1/4), 1 (1/8), 2 (1/16), 3 (1/32); got {tuple(scales)}')
+        if not isinstance(scales, Sequence) or any(isinstance(s, bool) for s in scales) or not (sc := set(scales)) or not sc <= {0, 1, 2, 3} or len(sc) != len(scales):
+            raise ValueError(f'scales must be distinct values among 0 (1/4), 1 (1/8), 2 (1/16), 3 (1/32); got {scales!r}')
+        self.scales = tuple(sorted(sc))
         self.use_fpm, self.decoder = use_fpm, decoder or decoder_of(self.backbone)
         C, W, A = self.backbone.channels, task_channels(self.backbone, channels), list(self.all_tasks)
         self.channels = W

@@ -249,6 +249,7 @@ class Explorer:
         self.models = {} if model is None else as_models(model)
         self.model, self.data, self.batch_stats, self.note = next(iter(self.models.values()), None), data, batch_stats, note
         if len(data) == 0: raise ValueError('data holds no images')
+        if not isinstance(data[0], Mapping) or 'image' not in data[0]: raise ValueError("data: each item must be a dict with an 'image' (a normalised 3xHxW tensor), as a dataset's items are")
         for name, m in self.models.items():                    # a dataset's labels and a model of the other dataset: refuse, do not draw nonsense
             want, has = getattr(m, 'tasks', {}), getattr(data, 'TASKS', None)
             if has is not None and (bad := [t for t, k in want.items() if has.get(t) != k]):
