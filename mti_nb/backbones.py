@@ -28,7 +28,7 @@ from .core import InputError
 # %% auto #0
 __all__ = ['STRIDES', 'HRNetMode', 'REFERENCE_BN_MOMENTUM', 'BACKBONES', 'feature_sizes', 'load_weights', 'no_downloads',
            'FuseUpsample', 'BilinearFuseModule', 'as_reference_hrnet', 'HRNetBackbone', 'hrnet18', 'hrnet_w18',
-           'hrnet_w48', 'ResNetFPN', 'resnet18_fpn', 'resnet50_fpn', 'get_backbone']
+           'hrnet_w48', 'ResNetFPN', 'resnet18_fpn', 'resnet50_fpn', 'check_backbone', 'get_backbone']
 
 # %% ../nbs/03_backbones.ipynb #6
 STRIDES: tuple[int, ...] = (4, 8, 16, 32)
@@ -220,6 +220,11 @@ def resnet50_fpn(pretrained: bool = False, weights: str | os.PathLike | None = N
 BACKBONES: dict[str, Callable[..., nn.Module]] = {
     'hrnet18': hrnet18, 'hrnet_w18': hrnet_w18, 'hrnet_w48': hrnet_w48,
     'resnet18_fpn': resnet18_fpn, 'resnet50_fpn': resnet50_fpn}
+
+def check_backbone(name: str) -> str:
+    """`name` if it is a key of `BACKBONES`, else an `InputError` naming --backbone (for the console scripts that take one)."""
+    if name not in BACKBONES: raise InputError(f'--backbone: unknown backbone {name!r}; choose from {", ".join(BACKBONES)}')
+    return name
 
 def get_backbone(name: str, **kwargs) -> nn.Module:
     """Build the backbone called `name` (a key of `BACKBONES`), passing `kwargs` to its builder."""

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import NYUD_TASKS, PASCAL_TASKS, InputError
+from .core import MAX_SEED, NYUD_TASKS, PASCAL_TASKS, InputError
 from .backbones import BACKBONES
 from .losses import loss_weights
 
@@ -90,7 +90,7 @@ def make_config(**kwargs) -> dict[str, Any]:
     if cfg['device'] not in ('auto', 'cpu', 'cuda') and not str(cfg['device']).startswith('cuda:'):
         raise InputError(f"--device must be auto, cpu, cuda or cuda:N; got {cfg['device']!r}")
     for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(cfg, key, lo)
-    _check_int(cfg, 'seed', 0, 2**32 - 1)                                      # numpy's seeds are 32-bit
+    _check_int(cfg, 'seed', 0, MAX_SEED)
     if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")
     _check_number(cfg, 'lr', positive=True)
     for key in ('weight_decay', 'poly_power'): _check_number(cfg, key, positive=False)

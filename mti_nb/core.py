@@ -25,7 +25,7 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
-           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'nyud_id',
+           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'MAX_SEED', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
            'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'output_folder',
            'output_file', 'not_an_input', 'cli_parser', 'user_error_message', 'run_cli']
@@ -143,6 +143,8 @@ def folder_lock(folder: str | os.PathLike, waiting: str | None = None, busy: str
     finally: os.close(fd)                                       # closing the descriptor releases the lock
 
 # %% ../nbs/00_core.ipynb #25
+MAX_SEED = 2**32 - 1   # the largest seed NumPy takes (its seeds are 32-bit)
+
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators."""
     import torch   # here, not at the top: the dataset generators import core and need no torch

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 import mti_nb
-from .core import PASCAL_TASKS, InputError, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
+from .core import MAX_SEED, PASCAL_TASKS, InputError, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
 from .synthetic import MAX_IMAGES, check_size, generate_synthetic, synth_spec
 from .layers import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
@@ -137,6 +137,7 @@ _SYNTH = inspect.signature(generate_synthetic).parameters
 SYNTH_DEFAULTS = dict(n_train=_SYNTH['n_train'].default, n_val=_SYNTH['n_val'].default, data_size=tuple(_SYNTH['size'].default),
                       data_seed=_SYNTH['seed'].default)   # the settings of the default synthetic datasets (1000 + 200 at 192x256, seed 0)
 _NOT_HASHED = ('name', 'est_run_s')
+def _two_ints(v: Any) -> bool: return isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(s, int) and not isinstance(s, bool) for s in v)
 _PLAIN_NAME = re.compile(r'[A-Za-z0-9_-][A-Za-z0-9_.-]*')   # a recipe's name names its results file (paper_<name>.json): no folders, not hidden
 _MAX_EST_RUN_S = 7 * 86400.                                   # the bound of est_run_s (a week)
 
@@ -177,14 +178,13 @@ class Recipe:
 
     def check(self, source: str | os.PathLike | None = None) -> Recipe:
         """`self` if every field has its type and range, every row's config under it is valid and its dataset settings are; `InputError` naming the recipe (`source`, else its name) and the field otherwise."""
-        ints = lambda v: isinstance(v, (tuple, list)) and len(v) == 2 and all(isinstance(s, int) and not isinstance(s, bool) for s in v)
         try:
             if not (isinstance(self.name, str) and _PLAIN_NAME.fullmatch(self.name)):
                 raise InputError(f"name must be letters, digits, '_', '-' or '.', not starting with '.' (it names the results file paper_<name>.json), got {self.name!r}")
             for key in ('size', 'data_size'):
-                if not ints(getattr(self, key)): raise InputError(f'{key} must be two integers [H, W], got {getattr(self, key)!r}')
+                if not _two_ints(getattr(self, key)): raise InputError(f'{key} must be two integers [H, W], got {getattr(self, key)!r}')
             if not isinstance(self.augment, bool): raise InputError(f'augment must be true or false, got {self.augment!r}')
-            for key, lo, hi in (('n_train', 1, MAX_IMAGES), ('n_val', 1, MAX_IMAGES), ('data_seed', 0, 2**32 - 1)):
+            for key, lo, hi in (('n_train', 1, MAX_IMAGES), ('n_val', 1, MAX_IMAGES), ('data_seed', 0, MAX_SEED)):
                 v = getattr(self, key)
                 if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi: raise InputError(f'{key} must be an integer from {lo} to {hi}, got {v!r}')
             v = self.est_run_s
@@ -294,7 +294,7 @@ _RECORDS: dict[str, tuple[str, dict[str, tuple[bool, Callable[[Any], bool], str]
         label=(False, _str, 'a string'), wall_s=(False, lambda v: v is None or _num(v), 'a number of seconds'))),
     'resources': ('a row of mti_paper 7', dict(
         row=(True, _str, 'a string'), model=(True, _str, 'a string'), dataset=(True, lambda v: v in DATASET_SETUPS, f"one of {', '.join(DATASET_SETUPS)}"),
-        backbone=(True, _str, 'a string'), size=(True, lambda v: isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v), 'two integers [H, W]'),
+        backbone=(True, _str, 'a string'), size=(True, _two_ints, 'two integers [H, W]'),
         params=(True, lambda v: _num(v) and v > 0, 'a number > 0'), flops=(True, lambda v: _num(v) and v > 0, 'a number > 0'),
         paper=(False, lambda v: v is None or isinstance(v, list) and len(v) == 2 and all(_num(x) and x > 0 for x in v), 'null or [params, flops]')))}
 
@@ -420,8 +420,10 @@ def _add_sitting(folder: Path, seconds: float, resumed: bool) -> None:
     s = _sittings(folder) + [{'seconds': round(seconds, 2), 'resumed': resumed, 'date': datetime.now(timezone.utc).isoformat(timespec='seconds')}]
     write_text_atomic(folder/'sittings.json', json.dumps({'sittings': s}, indent=1))
 
+def _is_seed(seed: Any) -> bool: return not isinstance(seed, bool) and isinstance(seed, (int, np.integer)) and 0 <= seed <= MAX_SEED
+
 def _check_seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32: raise InputError(f'--seeds must be integers from 0 to 4294967295, got {seed!r}')
+    if not _is_seed(seed): raise InputError(f'--seeds must be integers from 0 to {MAX_SEED}, got {seed!r}')
     return int(seed)
 
 def _check_amp(recipe: Recipe, device: torch.device, source: str | os.PathLike | None = None) -> None:
@@ -786,8 +788,8 @@ def mti_paper(
     if not targets: raise InputError('give a table (2a, 2b, 4, info-flow, 7, all) or row names; mti_paper --list shows them')
     rows = resolve_targets(targets)
     seeds = [0, 1] if seeds is None else [*seeds]
-    if any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**32 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise InputError(f'--seeds must be distinct integers from 0 to 4294967295, got {" ".join(map(str, seeds))}')
+    if not all(map(_is_seed, seeds)) or len(set(seeds)) != len(seeds):
+        raise InputError(f'--seeds must be distinct integers from 0 to {MAX_SEED}, got {" ".join(map(str, seeds))}')
     rec = load_recipe(recipe)
     make_config(device=device, workers=workers)                                        # --device and --workers, named as mti_train names them
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0: raise InputError(f'--threads must be an integer ≥ 0, got {threads!r}')

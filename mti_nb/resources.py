@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .core import NYUD_TASKS, PASCAL_TASKS, InputError, run_cli
-from .backbones import BACKBONES
+from .backbones import check_backbone
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
@@ -113,7 +113,7 @@ def mti_resources(
 ):
     "Print parameters and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net (the paper's Table 7)."
     if dataset not in (*DATASET_SETUPS, 'both'): raise InputError(f'--dataset must be nyud, pascal or both, got {dataset!r}')
-    if backbone is not None and backbone not in BACKBONES: raise InputError(f'--backbone: unknown backbone {backbone!r}; choose from {", ".join(BACKBONES)}')
+    if backbone is not None: check_backbone(backbone)
     names = list(DATASET_SETUPS) if dataset == 'both' else [dataset]
     t0 = time.time()
     try: rows = [r for ds in names for r in resource_table(ds, parse_size(size) if size else None, backbone)]

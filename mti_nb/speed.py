@@ -27,7 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, output_file, run_cli, write_text_atomic
-from .backbones import BACKBONES
+from .backbones import check_backbone
 from .config import MAX_SIDE
 from . import losses as _losses
 from .losses import MultiTaskLoss, loss_weights
@@ -371,7 +371,7 @@ def bench(workloads: Sequence[str] = ('mti_nyud_ne',), sizes: Sequence[str] = ('
           seed: int = 0, progress: bool = True) -> dict:
     """Time each path against the first (normally 'plain'), interleaved over `reps` rounds, per workload, size and mode; FLOPs, share of the matmul peak, peak memory."""
     device = pick_device(str(device))
-    if backbone not in BACKBONES: raise InputError(f'--backbone: unknown backbone {backbone!r}; choose from {", ".join(BACKBONES)}')
+    check_backbone(backbone)
     if bad := [m for m in modes if m not in ('train', 'infer')]: raise InputError(f'--modes: {bad} are not train or infer')
     if bad := [w for w in workloads if w not in WORKLOADS]: raise InputError(f'--workloads: unknown workload {bad[0]!r}; choose from {", ".join(WORKLOADS)}')
     for spec in sizes: parse_workload_size(spec)
