@@ -41,11 +41,11 @@ from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays
 from .config import DATASET_TASKS, DEFAULTS, make_config, option
 
 # %% auto #0
-__all__ = ['REPORT_EDGE_THRESHOLDS', 'RUNTIME_KEYS', 'CHECKPOINT_KEYS', 'build_model', 'poly_factor', 'adam_options',
-           'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state', 'set_rng_state',
-           'dist_env', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite', 'val_metrics',
-           'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score', 'load_checkpoint',
-           'check_files', 'resume_config', 'open_split', 'Trainer', 'history_panels', 'load_model']
+__all__ = ['REPORT_EDGE_THRESHOLDS', 'RUNTIME_KEYS', 'RESUMABLE_KEYS', 'CHECKPOINT_KEYS', 'build_model', 'poly_factor',
+           'adam_options', 'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state',
+           'set_rng_state', 'dist_env', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite',
+           'val_metrics', 'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score',
+           'load_checkpoint', 'check_files', 'resume_config', 'open_split', 'Trainer', 'history_panels', 'load_model']
 
 # %% ../nbs/12b_train.ipynb #11
 def build_model(cfg: Mapping) -> nn.Module:
@@ -223,6 +223,7 @@ def selection_score(cfg: Mapping, row: Mapping, single: Mapping | None) -> tuple
 # %% ../nbs/12b_train.ipynb #37
 REPORT_EDGE_THRESHOLDS = 99   # the full edge benchmark (BSDS: 0.01 .. 0.99), run once on the reported checkpoint at the end of a run
 RUNTIME_KEYS = ('device', 'workers', 'threads', 'fast', 'out')   # may differ on --resume: they change the speed, not the numbers
+RESUMABLE_KEYS = (*RUNTIME_KEYS, 'data', 'epochs')                # may differ between a run's checkpoints: also a moved dataset, a grown --epochs
 CHECKPOINT_KEYS = ('model', 'optimizer', 'scheduler', 'scaler', 'epoch', 'step', 'batch_in_epoch', 'seen', 'running',
                    'history', 'best', 'rng', 'config')
 
@@ -254,7 +255,7 @@ def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> di
     try: merged = make_config(**{**stored, **given})
     except InputError:                          # a changed setting that clashes with the stored ones (--dataset pascal): name it, not what it broke
         merged = {**stored, **given}
-        if all(k in RUNTIME_KEYS or k in ('data', 'epochs') or given[k] == stored[k] for k in given): raise
+        if all(k in RESUMABLE_KEYS or given[k] == stored[k] for k in given): raise
     for k in given:
         if k in RUNTIME_KEYS or k == 'data' or merged[k] == stored[k] or (k == 'epochs' and merged[k] > stored[k]): continue
         shown = (lambda v: not v) if k == 'use_fpm' else (lambda v: v)          # the option is --no-fpm
@@ -350,7 +351,7 @@ class Trainer:
         if not (last.is_file() or best.is_file()): raise InputError(f'--resume: {last} does not exist; give the --out of the run to continue')
         ck = load_checkpoint(last) if last.is_file() else None
         b = load_checkpoint(best) if best.is_file() else None
-        if ck is not None and b is not None and (differ := [k for k in ck['config'] if k not in (*RUNTIME_KEYS, 'epochs', 'data') and ck['config'][k] != b['config'].get(k)]):
+        if ck is not None and b is not None and (differ := [k for k in ck['config'] if k not in RESUMABLE_KEYS and ck['config'][k] != b['config'].get(k)]):
             raise InputError(f"--resume: {best} and {last} are not of the same run (they differ in {', '.join(option(k) for k in differ[:3])}); "
                              'put back the run\'s own checkpoints, or start a new run in another --out')
         lineage = lambda c: [(r['epoch'], r['step']) for r in c['history']]
