@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from .core import InputError, existing_folder, output_file, output_folder, not_an_input, jsonable, write_text_atomic, default_data_dir, run_cli
 from .synthetic import generate_dataset
-from .data import read_image, val_transform, denormalize
+from .data import EVAL_SIZES, collate, read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
 from .metrics import evaluate, delta_m, MAIN_METRIC
 from .config import DATASET_TASKS, DEFAULTS, make_config, recipe_settings, _check_int, _one_of
@@ -122,7 +122,7 @@ def mti_train(
         else:
             edge = f", the edge benchmark with {rep['edge_thresholds']} thresholds" if 'edge_thresholds' in rep else ''
             print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val; "
-                  f"evaluated {rep['evaluated']}{edge})")
+                  f"evaluated {rep['evaluated']}{edge}, scored at the {rep['eval_size']} size)")
             print(format_metrics({k: v for k, v in rep['metrics'].items() if v is not None}))
             pics = mti_predict(str(trainer.out/rep['checkpoint']), n=4, device=str(trainer.device))   # see what the numbers mean
             print(f"predictions of {rep['checkpoint']} beside the labels: {pics[0].parent}/ ({len(pics)} PNGs); curves: {trainer.out/'curves.png'}")
@@ -141,6 +141,7 @@ def mti_eval(
     out: str = None,  # JSON file to write [default: eval_<checkpoint name>_<split>.json beside the checkpoint]
     batch_size: int = 8,  # images per batch
     edge_thresholds: int = 99,  # thresholds of the edge benchmark
+    eval_size: str = 'stored',  # score the predictions at the labels' stored size (resized bilinearly, as the reference does) or at the input size
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
     workers: int = 0,  # DataLoader worker processes
     threads: int = 0,  # torch threads, also the processes that score the edge maps (0: the physical cores, or $MTI_NB_THREADS)
@@ -150,7 +151,7 @@ def mti_eval(
     "Evaluate a checkpoint on a split: print a metrics table and Δm (with --single-task), write them to a JSON file."
     opts = dict(batch_size=batch_size, edge_thresholds=edge_thresholds, workers=workers, threads=threads)
     for key, lo in (('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(opts, key, lo)
-    _one_of({'split': split}, 'split', ('train', 'val'))
+    _one_of({'split': split}, 'split', ('train', 'val')); _one_of({'eval_size': eval_size}, 'eval_size', EVAL_SIZES)
     out = Path(out) if out else Path(checkpoint).parent/f'eval_{Path(checkpoint).stem}_{split}.json'
     output_file(out, '--out')
     with memory_errors(), using_threads(threads) as n:
@@ -158,22 +159,22 @@ def mti_eval(
         model, cfg, ck = load_model(checkpoint, dev, data)
         not_an_input(out, '--out', {'checkpoint': checkpoint, 'dataset folder': cfg['data']})
         single = read_single_task(single_task, cfg['tasks'])
-        ds = open_split(cfg, split)
+        ds = open_split(cfg, split, labels=eval_size)
         metrics = val_metrics({**cfg, **opts}, ds.eval_classes, edge_workers=edge_processes(n))
         with evaluation_model(model, fast=not no_fast) as m:
-            res = evaluate(m, DataLoader(ds, batch_size=batch_size, num_workers=workers), metrics, device=dev, progress=not quiet)
+            res = evaluate(m, DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate), metrics, device=dev, progress=not quiet)
     dm = None
     if single: dm = delta_m(res, single, cfg['tasks'])
     else: print('no single-task results given (--single-task FILE ...): Δm not computed', file=sys.stderr)
     result = {'checkpoint': str(checkpoint), 'epoch': ck['epoch'], 'step': ck['step'], 'split': split, 'data': cfg['data'],
-              'tasks': cfg['tasks'], 'metrics': res, 'delta_m': dm}
+              'tasks': cfg['tasks'], 'eval_size': eval_size, 'metrics': res, 'delta_m': dm}
     if subset := {t: c for t, c in ds.eval_classes.items() if t in cfg['tasks'] and len(c) < DATASET_TASKS[cfg['dataset']][t]}:
         result['eval_classes'] = subset                       # a dataset's eval_classes.json narrows mIoU: say so, in the JSON and on screen
         for t, c in subset.items(): print(f"note: {t}/mIoU averages over the {len(c)} of {DATASET_TASKS[cfg['dataset']][t]} classes that {cfg['data']}/eval_classes.json lists", file=sys.stderr)
     if note := log_disagreement(checkpoint, ck):
         print(note, file=sys.stderr); result['note'] = note
     write_text_atomic(out, json.dumps(jsonable(result), indent=1))
-    print(f'{checkpoint} on {split} ({len(ds)} images):\n' + format_metrics(res, dm) + f'\nwritten to {out}')
+    print(f'{checkpoint} on {split} ({len(ds)} images, scored at the {eval_size} size):\n' + format_metrics(res, dm) + f'\nwritten to {out}')
     return result
 
 def log_disagreement(checkpoint: str | os.PathLike, ck: Mapping) -> str | None:

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from skimage.morphology import thin
 from skimage.segmentation import find_boundaries
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 
@@ -27,12 +27,13 @@ from .synthetic import EVAL_CLASSES_FILE
 
 # %% auto #0
 __all__ = ['MAX_DEPTH', 'NORMALS_TOL', 'Reader', 'SEGMENTATION_TASKS', 'SAMPLE_KEYS', 'IMAGENET_MEAN', 'IMAGENET_STD',
-           'DEFAULT_SIZE', 'DATASETS', 'check_tasks', 'read_image', 'read_nyud_semseg', 'read_depth',
+           'DEFAULT_SIZE', 'EVAL_SIZES', 'DATASETS', 'check_tasks', 'read_image', 'read_nyud_semseg', 'read_depth',
            'read_normals_npy', 'read_binary_npy', 'read_pascal_semseg', 'read_saliency', 'decode_normals_png',
            'read_normals_png', 'load_mat', 'read_human_parts', 'context_edges', 'read_context_edges',
            'MultiTaskDataset', 'read_split', 'read_eval_classes', 'NYUD', 'PASCALContext', 'hflip', 'rotate_normals',
            'affine', 'resize', 'normalize', 'denormalize', 'Compose', 'RandomHorizontalFlip', 'RandomZoom',
-           'RandomScaleRotate', 'Resize', 'Normalize', 'input_size', 'train_transform', 'val_transform', 'get_dataset']
+           'RandomScaleRotate', 'Resize', 'Normalize', 'input_size', 'train_transform', 'val_transform', 'get_dataset',
+           'collate', 'labels_at']
 
 # %% ../nbs/A5_data.ipynb #6
 def check_tasks(tasks: str | Iterable[str] | None, valid: dict[str, int], dataset: str) -> list[str]:
@@ -371,11 +372,11 @@ def affine(sample: dict, angle: float = 0., scale: float = 1., normals_y_up: boo
         return x
     return _apply(sample, f)
 
-def resize(sample: dict, size: int | tuple[int, int]) -> dict:
-    """Resize every map to `size` (H, W): image bilinear (antialiased), all labels nearest."""
+def resize(sample: dict, size: int | tuple[int, int], labels: bool = True) -> dict:
+    """Resize the image to `size` (H, W) bilinearly (antialiased) and, with `labels`, every label map nearest."""
     size = _hw(size)
     def f(kind, x):
-        if tuple(x.shape[-2:]) == size: return x
+        if tuple(x.shape[-2:]) == size or (kind != 'image' and not labels): return x
         return _on_chw(x, lambda t: TF.resize(t, list(size), interpolation=_INTERP[kind], antialias=True))
     return _apply(sample, f)
 
@@ -431,10 +432,10 @@ class RandomScaleRotate:
     def __repr__(self) -> str: return f'RandomScaleRotate(degrees={self.degrees}, scale={self.scale})'
 
 class Resize:
-    """`resize` to a fixed (H, W)."""
-    def __init__(self, size: int | tuple[int, int]): self.size = _hw(size)
-    def __call__(self, sample: dict) -> dict: return resize(sample, self.size)
-    def __repr__(self) -> str: return f'Resize({self.size})'
+    """`resize` to a fixed (H, W), the labels too unless `labels=False`."""
+    def __init__(self, size: int | tuple[int, int], labels: bool = True): self.size, self.labels = _hw(size), labels
+    def __call__(self, sample: dict) -> dict: return resize(sample, self.size, self.labels)
+    def __repr__(self) -> str: return f'Resize({self.size}' + ('' if self.labels else ', labels=False') + ')'
 
 class Normalize:
     """`normalize` with fixed statistics."""
@@ -460,17 +461,33 @@ def train_transform(name: str, size: int | tuple[int, int] | None = None) -> Com
     geometric = RandomZoom((1.0, 1.2, 1.5)) if key == 'nyud' else RandomScaleRotate(20., (0.75, 1.25))
     return Compose([RandomHorizontalFlip(0.5), geometric, Resize(input_size(key, size)), Normalize()])
 
-def val_transform(name: str, size: int | tuple[int, int] | None = None) -> Compose:
-    """Evaluation transform for 'nyud' or 'pascal': resize to `size` and normalise."""
-    return Compose([Resize(input_size(name, size)), Normalize()])
+EVAL_SIZES = ('input', 'stored')   # where predictions are scored: at the network's input size, or at each image's stored label size (the reference)
+
+def val_transform(name: str, size: int | tuple[int, int] | None = None, labels: str = 'input') -> Compose:
+    """Evaluation transform for 'nyud' or 'pascal': resize the image to `size` and normalise; the labels too (`labels='input'`) or not ('stored')."""
+    if labels not in EVAL_SIZES: raise InputError(f"labels must be one of {', '.join(EVAL_SIZES)}; got {labels!r}")
+    return Compose([Resize(input_size(name, size), labels == 'input'), Normalize()])
 
 # %% ../nbs/A5_data.ipynb #93
 DATASETS: dict[str, type[MultiTaskDataset]] = {'nyud': NYUD, 'pascal': PASCALContext}
 
 def get_dataset(name: str, root: str | os.PathLike, split: str = 'train', tasks: Iterable[str] | None = None,
-                size: int | tuple[int, int] | None = None, augment: bool | None = None) -> MultiTaskDataset:
-    """Dataset `name` ('nyud' or 'pascal') at `root`, with the default transform for `split` (augment = split == 'train')."""
+                size: int | tuple[int, int] | None = None, augment: bool | None = None, labels: str = 'input') -> MultiTaskDataset:
+    """Dataset `name` ('nyud' or 'pascal') at `root`, with the default transform for `split` (augment = split == 'train'); without augmentation `labels` as in `val_transform`."""
     key = _dataset_key(name)
     augment = split == 'train' if augment is None else augment
-    transform = (train_transform if augment else val_transform)(key, size)
+    if augment and labels != 'input': raise InputError(f"labels={labels!r} is for evaluation: the training augmentation moves the labels with the image (labels='input')")
+    transform = train_transform(key, size) if augment else val_transform(key, size, labels)
     return DATASETS[key](root, split, tasks, transform)
+
+def collate(samples: Sequence[dict]) -> dict:
+    """A batch as the DataLoader's default makes it, except that maps of different sizes (labels at their stored sizes) stay a list."""
+    def same(vals): return all(isinstance(v, torch.Tensor) and v.shape == vals[0].shape for v in vals)
+    return {k: default_collate(vals) if k == 'meta' or same(vals) else vals for k in samples[0] for vals in [[s[k] for s in samples]]}
+
+def labels_at(batch: dict, size: int | tuple[int, int]) -> dict:
+    """`batch` with every label map resized to `size` as `resize` resizes them (nearest); a list of labels (`collate`) becomes one tensor."""
+    def at(k, v):
+        if k in ('image', 'meta'): return v
+        return torch.stack([resize({k: x}, size)[k] for x in v]) if isinstance(v, (list, tuple)) else resize({k: v}, size)[k]
+    return {k: at(k, v) for k, v in batch.items()}

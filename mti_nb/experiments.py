@@ -34,23 +34,23 @@ from tqdm.auto import tqdm
 import mti_nb
 from .core import MAX_SEED, PASCAL_TASKS, InputError, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
 from .synthetic import MAX_IMAGES, check_size, generate_synthetic, synth_spec
-from .layers import upsample_to
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
 from .speed import default_threads, memory_errors, pick_device
 from .config import DEFAULTS, make_config
-from .train import RUNTIME_KEYS, Trainer, autocast, build_model, evaluation_model, load_model, open_split, val_metrics
+from .data import collate
+from .train import RUNTIME_KEYS, Trainer, autocast, build_model, edge_processes, evaluation_model, load_checkpoint, load_model, open_split, val_metrics
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',
-           'DEFAULT_RECIPE', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'CLAIMS', 'TABLE_2B_STATEMENTS', 'HOLDS', 'FAILS',
-           'UNCLEAR', 'RESOURCE_CLAIMS', 'Row', 'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash',
+           'DEFAULT_RECIPE', 'RESULTS_FORMAT', 'RESULTS_VERSION', 'EVAL_SIZE', 'CLAIMS', 'TABLE_2B_STATEMENTS', 'HOLDS',
+           'FAILS', 'UNCLEAR', 'RESOURCE_CLAIMS', 'Row', 'single_task_row', 'resolve_targets', 'Recipe', 'stable_hash',
            'load_recipe', 'run_hash', 'repo_root', 'default_results', 'default_runs_dir', 'run_folder', 'data_folder',
            'lock_file', 'locked', 'ensure_dataset', 'read_results', 'write_results', 'find_run', 'append_run',
-           'set_results_key', 'ScaleMetrics', 'evaluate_run', 'cpu_model', 'machine_info', 'code_version', 'run_row',
-           'mean_std', 'summarise', 'best_seed', 'best_checkpoint', 'judge', 'compare', 'verdict', 'seed_plan',
-           'table7', 'estimate_seconds', 'plan', 'describe_recipe', 'format_plan', 'format_registry', 'mti_paper',
-           'mti_paper_cli']
+           'replace_run', 'set_results_key', 'ScaleMetrics', 'evaluate_run', 'cpu_model', 'machine_info',
+           'code_version', 'run_row', 'rescore_run', 'mean_std', 'summarise', 'best_seed', 'best_checkpoint', 'judge',
+           'compare', 'verdict', 'seed_plan', 'table7', 'estimate_seconds', 'plan', 'describe_recipe', 'format_plan',
+           'format_registry', 'mti_paper', 'mti_paper_cli']
 
 # %% ../nbs/16_experiments.ipynb #6
 SCALE_NAMES: tuple[str, ...] = ('1/4', '1/8', '1/16', '1/32')   # MTI-Net's scale index s -> its resolution
@@ -340,6 +340,16 @@ def append_run(path: str | os.PathLike, record: Mapping, timeout: float = 600.) 
         write_results(path, data)
     return True
 
+def replace_run(path: str | os.PathLike, record: Mapping, timeout: float = 600.) -> None:
+    """Replace the file's record of the same (row, seed, run hash) with `record`, under its lock (`KeyError` if it holds none)."""
+    with locked(path, timeout):
+        data = read_results(path)
+        key = (record['row'], record['seed'], record['run_hash'])
+        i = next((i for i, r in enumerate(data['runs']) if (r['row'], r['seed'], r['run_hash']) == key), None)
+        if i is None: raise KeyError(f'{path} holds no run {key}')
+        data['runs'][i] = jsonable(record)
+        write_results(path, data)
+
 def set_results_key(path: str | os.PathLike, key: str, value: Any, timeout: float = 600.) -> None:
     """Set `key` (not `runs`) of the results file to `value`, under its lock."""
     if key in ('format', 'version', 'runs'): raise ValueError(f'{key!r} is managed by read_results and append_run')
@@ -357,30 +367,32 @@ class _WithInitial(nn.Module):
     def forward(self, x: Tensor) -> dict: return self.model(x, return_initial=True)
 
 class ScaleMetrics:
-    """The metrics of the final predictions and, per MTI-Net scale, of that scale's initial predictions upsampled to the labels (`update`/`compute` as `MultiTaskMetrics`)."""
+    """The metrics of the final predictions and, per MTI-Net scale, of that scale's initial predictions resized to the labels (`update`/`compute` as `MultiTaskMetrics`)."""
     def __init__(self, final: MultiTaskMetrics, initial: Mapping[int, MultiTaskMetrics]): self.final, self.initial = final, dict(initial)
 
     def update(self, out: Mapping, batch: Mapping) -> None:
         self.final.update(out, batch)
         for s, m in self.initial.items():
-            m.update({t: upsample_to(out['initial'][s][t], batch[t].shape[-2:]) for t in m.metrics}, batch)
+            m.update(out['initial'][s], batch)                                  # resized to the labels by MultiTaskMetrics
 
     def compute(self) -> dict[str, dict]:
         return {'final': self.final.compute(), 'initial': {SCALE_NAMES[s]: m.compute() for s, m in sorted(self.initial.items())}}
 
+EVAL_SIZE = 'stored'   # where the benchmark scores its runs: at each image's stored label size, as the reference does
+
 def evaluate_run(checkpoint: str | os.PathLike, device: str | torch.device = 'cpu', data: str | os.PathLike | None = None,
-                 info_flow: bool = False, batch_size: int = 8, workers: int = 0, progress: bool = False) -> dict:
-    """{'epoch', 'images', 'metrics'} of `checkpoint` on val by the full protocol, with 'initial' (metrics per scale) when `info_flow`."""
+                 info_flow: bool = False, batch_size: int = 8, workers: int = 0, progress: bool = False, eval_size: str = EVAL_SIZE) -> dict:
+    """{'epoch', 'images', 'eval_size', 'metrics'} of `checkpoint` on val by the full protocol (predictions scored at the labels' `eval_size`), with 'initial' (metrics per scale) when `info_flow`."""
     dev = device if isinstance(device, torch.device) else pick_device(device)
     model, cfg, ck = load_model(checkpoint, dev, None if data is None else str(data))
     if info_flow and not hasattr(model, 'scales'): raise InputError(f"{checkpoint}: the information flow needs an MTI-Net checkpoint; this one holds --model {cfg['model']}")
-    ds = open_split(cfg, 'val')
-    full = {**cfg, 'edge_thresholds': FULL_EDGE_THRESHOLDS}
-    loader = DataLoader(ds, batch_size=batch_size, num_workers=workers)
-    out = {'epoch': ck['epoch'], 'images': len(ds)}
+    ds = open_split(cfg, 'val', labels=eval_size)
+    full, edge_workers = {**cfg, 'edge_thresholds': FULL_EDGE_THRESHOLDS}, edge_processes(torch.get_num_threads())
+    loader = DataLoader(ds, batch_size=batch_size, num_workers=workers, collate_fn=collate)
+    out = {'epoch': ck['epoch'], 'images': len(ds), 'eval_size': eval_size}
     with evaluation_model(model, deep_supervision=info_flow) as fast:   # batch norm folded, inference_mode: the same numbers, faster
-        if not info_flow: return {**out, 'metrics': evaluate(fast, loader, val_metrics(full, ds.eval_classes), device=dev, progress=progress)}
-        metrics = ScaleMetrics(val_metrics(full, ds.eval_classes), {s: val_metrics(full, ds.eval_classes) for s in model.scales})
+        if not info_flow: return {**out, 'metrics': evaluate(fast, loader, val_metrics(full, ds.eval_classes, edge_workers), device=dev, progress=progress)}
+        metrics = ScaleMetrics(val_metrics(full, ds.eval_classes, edge_workers), {s: val_metrics(full, ds.eval_classes, edge_workers) for s in model.scales})
         res = evaluate(_WithInitial(fast), loader, metrics, device=dev, progress=progress)
     return {**out, 'metrics': res['final'], 'initial': res['initial']}
 
@@ -436,7 +448,8 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
             workers: int = 0, threads: int | None = None, data_workers: int = 0, progress: bool = True) -> tuple[str, dict | None]:
     """Train and evaluate (row, seed, recipe) and append its record to `results`, unless the file holds it already.
 
-    Returns (status, record): 'done' (already in the file; nothing run), 'ran', or 'busy' (another process is training it; no record).
+    Returns (status, record): 'done' (already in the file; nothing run), 'ran', 'rescored' (in the file but scored at another `eval_size`:
+    scored again from its best.pt, see `rescore_run`), 'stale' (such a record whose best.pt is gone), or 'busy' (another process holds it; no record).
     `data_workers`: processes that generate a missing dataset (0: one per core). Defaults of the paths: see `default_results` etc."""
     if row not in ROWS: raise InputError(f"{row!r} is not a row; mti_paper --list shows the rows")
     seed, recipe, root = _check_seed(seed), load_recipe(recipe), repo_root()
@@ -446,8 +459,10 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
     runtime = {k: v for k, v in dict(device=device, workers=workers, threads=threads).items() if k in DEFAULTS and v is not None}
     make_config(**spec.config, **recipe.train_config, seed=seed, **runtime)          # the run's settings, checked before any folder is made
     _check_amp(recipe, pick_device(device))
-    if (done := find_run(read_results(results), row, seed, h)) is not None: return 'done', done
     folder = run_folder(row, seed, recipe, runs_dir)
+    if (done := find_run(read_results(results), row, seed, h)) is not None:
+        if done.get('eval_size', 'input') == EVAL_SIZE: return 'done', done
+        return rescore_run(done, folder, results, recipe, data_dir, device, workers, data_workers, progress)
     folder.mkdir(parents=True, exist_ok=True)
     busy = FileLock(lock_file(folder))
     try: busy.acquire(timeout=0)
@@ -477,11 +492,33 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
                   config={k: v for k, v in trainer.cfg.items() if k not in (*RUNTIME_KEYS, 'data')},
                   data=dict(dataset=spec.dataset, folder=data.name, synthetic={k: v for k, v in synthetic.items() if k != 'stats'}),
                   checkpoint=dict(file='best.pt', epoch=ev['epoch'], criterion=trainer.best['criterion'], epochs=trainer.epoch),
-                  metrics=ev['metrics'], **({'initial': ev['initial']} if 'initial' in ev else {}), images=ev['images'],
+                  metrics=ev['metrics'], **({'initial': ev['initial']} if 'initial' in ev else {}), images=ev['images'], eval_size=ev['eval_size'],
                   wall_s=round(train_s + eval_s, 1), train_s=round(train_s, 1), eval_s=round(eval_s, 1), sittings=len(sittings),
                   machine=machine_info(trainer.device), code=code, date=datetime.now(timezone.utc).isoformat(timespec='seconds'))
     if not append_run(results, record): return 'done', find_run(read_results(results), row, seed, h)   # another process was quicker
     return 'ran', jsonable(record)
+
+def rescore_run(record: Mapping, folder: Path, results: Path, recipe: Recipe, data_dir: str | os.PathLike | None = None, device: str = 'auto',
+                workers: int = 0, data_workers: int = 0, progress: bool = True) -> tuple[str, dict]:
+    """A finished run's record scored again at `EVAL_SIZE` from the best.pt in `folder` it was scored from, its former scores kept under 'input_size'; ('stale', record) if that checkpoint is gone."""
+    ck = folder/'best.pt'
+    if not ck.is_file() or load_checkpoint(ck)['epoch'] != record['checkpoint']['epoch']: return 'stale', dict(record)
+    busy = FileLock(lock_file(folder))
+    try: busy.acquire(timeout=0)
+    except Timeout: return 'busy', None
+    try:
+        data, t0 = ensure_dataset(ROWS[record['row']].dataset, recipe, data_dir, data_workers, progress), time.time()
+        with memory_errors():
+            dev = pick_device(device)
+            ev = evaluate_run(ck, dev, data, ROWS[record['row']].info_flow, recipe.batch_size, workers, progress)
+    finally: busy.release()
+    eval_s = round(time.time() - t0, 1)
+    before = {k: record[k] for k in ('metrics', 'initial', 'eval_s') if k in record}
+    new = {**record, 'metrics': ev['metrics'], **({'initial': ev['initial']} if 'initial' in ev else {}), 'eval_size': ev['eval_size'],
+           'eval_s': eval_s, 'wall_s': round(record['train_s'] + eval_s, 1), 'input_size': before,
+           'rescored': dict(machine=machine_info(dev), code=code_version(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'))}
+    replace_run(results, new)
+    return 'rescored', jsonable(new)
 
 # %% ../nbs/16_experiments.ipynb #36
 def mean_std(values: Iterable[float | None]) -> dict[str, float | int | None]:
@@ -728,14 +765,16 @@ def estimate_seconds(row: str, recipe: Recipe, runs: Sequence[Mapping]) -> float
     return float(recipe.est_run_s)
 
 def plan(rows: Sequence[str], seeds: Sequence[int], recipe: Recipe, results: str | os.PathLike, runs_dir: str | os.PathLike) -> list[dict]:
-    """Per (row, seed): 'done' (in the results file, with its wall time), 'partial: k/N epochs' or 'to run' (with the estimated seconds)."""
+    """Per (row, seed): 'done' (in the results file, with its wall time), 'to score again' (in it but scored at another size than `EVAL_SIZE`: its former evaluation time x the pixel ratio), 'partial: k/N epochs' or 'to run' (with the estimated seconds)."""
     data = read_results(results)
     out = []
     for row in rows:
         h = run_hash(row, recipe)
         for seed in seeds:
             if (rec := find_run(data, row, seed, h)) is not None:
-                out.append(dict(row=row, seed=seed, status='done', seconds=rec.get('wall_s'), estimated=False)); continue
+                if rec.get('eval_size', 'input') == EVAL_SIZE: out.append(dict(row=row, seed=seed, status='done', seconds=rec.get('wall_s'), estimated=False))
+                else: out.append(dict(row=row, seed=seed, status='to score again', seconds=(rec.get('eval_s') or 0) * math.prod(recipe.data_size) / math.prod(recipe.size), estimated=True))
+                continue
             est, done = estimate_seconds(row, recipe, data['runs']), _epochs_done(run_folder(row, seed, recipe, runs_dir))
             status = 'to run' if done is None else f'partial: {done}/{recipe.epochs} epochs'
             out.append(dict(row=row, seed=seed, status=status, seconds=est * (1 if done is None else max(0.1, 1 - done / recipe.epochs)), estimated=True))
@@ -818,13 +857,17 @@ def mti_paper(
         bar.set_postfix_str(f"{e['row']} seed {e['seed']}")
         status, record = run_row(e['row'], e['seed'], rec, results, runs_dir, data_dir, str(dev), workers, threads, progress=not quiet)
         outcomes.append((e['row'], e['seed'], status))
-        if status == 'ran':
+        if status in ('ran', 'rescored'):
             main = ', '.join(f'{k} {v:.4g}' for k, v in record['metrics'].items() if v is not None and MAIN_METRIC.get(k.split('/')[0]) == k.split('/')[-1])
-            tqdm.write(f"{e['row']} seed {e['seed']}: {main} ({record['wall_s'] / 60:.1f} min)")
+            tqdm.write(f"{e['row']} seed {e['seed']}: {main} " + (f"({record['wall_s'] / 60:.1f} min)" if status == 'ran' else f"(scored again at the {record['eval_size']} size, {record['eval_s']:.0f} s)"))
         elif status == 'busy': tqdm.write(f"{e['row']} seed {e['seed']}: another process is training it; skipped")
+        elif status == 'stale': tqdm.write(f"{e['row']} seed {e['seed']}: scored at the {record.get('eval_size', 'input')} size, and its best.pt is gone from "
+                                           f"{run_folder(e['row'], e['seed'], rec, runs_dir)}: its record stays as it is (delete it from {results} to train it again)")
     bar.close()
-    counts = {s: sum(o[2] == s for o in outcomes) for s in ('ran', 'done', 'busy')}
-    print(f"{counts['ran']} run(s) trained, {counts['done']} already in {results}, {counts['busy']} busy elsewhere")
+    counts = {s: sum(o[2] == s for o in outcomes) for s in ('ran', 'rescored', 'done', 'stale', 'busy')}
+    print(f"{counts['ran']} run(s) trained, " + (f"{counts['rescored']} scored again at the {EVAL_SIZE} size, " if counts['rescored'] else '')
+          + f"{counts['done']} already in {results}" + (f", {counts['stale']} scored at another size with no checkpoint to score again" if counts['stale'] else '')
+          + f", {counts['busy']} busy elsewhere")
     return outcomes
 
 def mti_paper_cli():

@@ -22,11 +22,12 @@ from tqdm.auto import tqdm
 
 from .core import HUMAN_PARTS, IGNORE_INDEX, InputError, NYUD40_CLASSES, NYUD_TASKS, PASCAL_CLASSES, PASCAL_TASKS
 from .edge_matching import match_edges
+from .layers import upsample_to
 
 # %% auto #0
 __all__ = ['SAL_THRESHOLDS', 'MAIN_METRIC', 'LOWER_IS_BETTER', 'Metric', 'SegMetric', 'DepthMetric', 'NormalsMetric',
            'SaliencyMetric', 'edge_nms', 'edge_thresholds', 'edge_counts', 'edge_scores', 'EdgeMetric', 'edge_match',
-           'make_metric', 'MultiTaskMetrics', 'evaluate', 'delta_m']
+           'make_metric', 'to_label_size', 'MultiTaskMetrics', 'evaluate', 'delta_m']
 
 # %% ../nbs/11_metrics.ipynb #6
 def _tensor(x) -> Tensor:
@@ -351,8 +352,16 @@ def make_metric(task: str, n_outputs: int | None = None, class_names: Sequence[s
     if task not in kinds: raise ValueError(f'no metric for task {task!r}; known: {sorted(MAIN_METRIC)}')
     return kinds[task](**kwargs)
 
+def to_label_size(pred, size: Sequence[int]) -> Tensor:
+    """`pred` (B x C x h x w, or B x h x w) at the label's `size`: scores bilinearly as the reference resizes its outputs, class ids nearest."""
+    pred = _tensor(pred)
+    if tuple(pred.shape[-2:]) == tuple(size): return pred
+    x = pred if pred.ndim == 4 else pred[:, None]
+    x = upsample_to(x.float(), size) if pred.is_floating_point() else F.interpolate(x.float(), size=tuple(size), mode='nearest').to(pred.dtype)
+    return x if pred.ndim == 4 else x[:, 0]
+
 class MultiTaskMetrics:
-    """One accumulator per task; `update(out, batch)`, `compute()` -> flat {'task/metric': value}, `reset()`."""
+    """One accumulator per task; `update(out, batch)` (predictions resized to the labels' size), `compute()` -> flat {'task/metric': value}, `reset()`."""
     def __init__(self, tasks: Mapping[str, int] | Sequence[str], dataset: str | None = None,
                  final_key: str = 'final', **task_kwargs: dict):
         if dataset is not None and dataset not in _DATASETS: raise ValueError(f'dataset must be one of {sorted(_DATASETS)} or None, got {dataset!r}')
@@ -371,7 +380,11 @@ class MultiTaskMetrics:
         preds = out[self.final_key] if self.final_key in out else out
         missing = [t for t in self.metrics if t not in preds]
         if missing: raise KeyError(f'no prediction for task {missing[0]!r} in the model output (keys: {sorted(preds)})')
-        for t, m in self.metrics.items(): m.update(preds[t], batch)
+        for t, m in self.metrics.items():
+            label = batch[t] if t in batch else batch                    # a missing label: the accumulator names it
+            if isinstance(label, (list, tuple)):                          # labels of different sizes (collate): one image at a time
+                for i, y in enumerate(label): m.update(to_label_size(preds[t][i:i + 1], y.shape[-2:]), y[None])
+            else: m.update(preds[t] if label is batch else to_label_size(preds[t], label.shape[-2:]), label)
 
     def compute(self) -> dict[str, float]:
         return {f'{t}/{k}': v for t, m in self.metrics.items() for k, v in m.compute().items()}

@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from tqdm.auto import tqdm
 
 from .core import InputError, atomic_path, jsonable, write_text_atomic, clean_stale_temps, folder_lock, set_seed, existing_folder, output_folder
-from .data import get_dataset, input_size
+from .data import collate, get_dataset, input_size, labels_at
 from .drawing import plot_history, save_figure
 from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
@@ -168,7 +168,7 @@ class _LossAndMetrics:
         self.criterion, self.metrics, self.device = criterion, metrics, device
         self.sum, self.n = 0., 0
     def update(self, out: Mapping, batch: Mapping) -> None:
-        _, logs = self.criterion(out, _to(batch, self.device))
+        _, logs = self.criterion(out, _to(labels_at(batch, batch['image'].shape[-2:]), self.device))   # the loss at the input size, whatever size the metrics score at
         self.sum += logs['total'] * len(batch['image']); self.n += len(batch['image'])
         self.metrics.update(out, batch)
     def compute(self) -> dict[str, float]: return {'loss': self.sum / max(self.n, 1), **self.metrics.compute()}
@@ -263,11 +263,11 @@ def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> di
                          f'settings (--epochs may only grow; --data, --device, --workers, --threads, --no-fast may change). To change {option(k)}, start a new run with another --out')
     return merged
 
-def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool | None = None) -> Dataset:
-    """The `split` of the config's dataset; a missing folder, split or file is an `InputError` naming --data."""
+def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool | None = None, labels: str = 'input') -> Dataset:
+    """The `split` of the config's dataset (`labels` as in `get_dataset`); a missing folder, split or file is an `InputError` naming --data."""
     if cfg['data'] is None: raise InputError('--data: give the dataset folder')
     existing_folder(cfg['data'], '--data', ' (if the dataset moved, pass its new folder with --data)')
-    try: return get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'] if tasks is None else tasks, cfg['size'], augment=augment)
+    try: return get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'] if tasks is None else tasks, cfg['size'], augment=augment, labels=labels)
     except InputError: raise
     except (OSError, ValueError) as e: raise InputError(f"--data {cfg['data']}: {e}") from e
 
@@ -444,11 +444,12 @@ class Trainer:
         total = time.perf_counter() - start
         self.timing = {'train_seconds': round(total, 2), 'data_wait': round(wait / total, 4) if total > 0 else 0.}
 
-    def validate(self, model: nn.Module | None = None, edge_thresholds: int | None = None, edge_workers: int = 1) -> dict[str, float]:
-        """Validation loss (deep supervision included, as in training) and metrics of `model` (default: the current weights) on the val split; the edge benchmark with `edge_thresholds` (default: the config's) in `edge_workers` processes."""
+    def validate(self, model: nn.Module | None = None, edge_thresholds: int | None = None, edge_workers: int = 1, labels: str = 'input') -> dict[str, float]:
+        """Validation loss (deep supervision included, as in training, at the input size) and metrics of `model` (default: the current weights) on the val split, scored at the input size or at the labels' stored size (`labels`); the edge benchmark with `edge_thresholds` (default: the config's) in `edge_workers` processes."""
         cfg = {**self.cfg, 'edge_thresholds': edge_thresholds or self.cfg['edge_thresholds']}
-        loader = DataLoader(self.val_set, batch_size=cfg['batch_size'], num_workers=cfg['workers'])
-        metrics = _LossAndMetrics(self.criterion, val_metrics(cfg, self.val_set.eval_classes, edge_workers), self.device)
+        ds = self.val_set if labels == 'input' else open_split(cfg, 'val', self.val_set.tasks, augment=False, labels=labels)
+        loader = DataLoader(ds, batch_size=cfg['batch_size'], num_workers=cfg['workers'], collate_fn=collate)
+        metrics = _LossAndMetrics(self.criterion, val_metrics(cfg, ds.eval_classes, edge_workers), self.device)
         with evaluation_model(model or self.model, cfg['fast'], deep_supervision=True) as m:
             return evaluate(m, loader, metrics, device=self.device, progress=self.progress)
 
@@ -548,6 +549,7 @@ class Trainer:
         reported = None if best is None else {'checkpoint': 'best.pt', 'epoch': best['epoch'],
                                               'evaluated': 'at the end of the run' if final else f"in the validation of epoch {best['epoch']}"}
         if reported and 'edge' in self.cfg['tasks']: reported['edge_thresholds'] = final['edge_thresholds'] if final else best.get('edge_thresholds')
+        if reported: reported['eval_size'] = final.get('eval_size', 'input') if final else 'input'
         if final: reported['eval_seconds'] = final['seconds']
         if reported: reported['metrics'] = final['metrics'] if final else {k[4:]: v for k, v in best.items() if k.startswith('val/')}
         return jsonable({'config': self.cfg, 'finished': self.epoch >= self.cfg['epochs'], 'epochs_done': self.epoch,
@@ -560,18 +562,26 @@ class Trainer:
         buf = io.StringIO(); w = csv.DictWriter(buf, keys); w.writeheader(); w.writerows(self.history)
         write_text_atomic(self.out/'log.csv', buf.getvalue())
 
+    def stored_size_differs(self) -> bool:
+        """Whether the first validation image's labels are stored at another size than the network's input (then scoring at the stored size differs)."""
+        size = input_size(self.cfg['dataset'], self.cfg['size'])
+        return any(tuple(v.shape[-2:]) != tuple(size) for k, v in self.val_set.load(0).items() if k not in ('image', 'meta'))
+
     def final_evaluation(self) -> dict | None:
-        """best.pt evaluated once with the full edge benchmark (`REPORT_EDGE_THRESHOLDS`), a batch's edge maps scored on all the run's threads (taken from `log.json` when it holds that evaluation already); None without `full_eval`, when nothing is selected, no edges are predicted or the per-epoch benchmark was already as fine."""
-        if not self.full_eval or self.best is None or 'edge' not in self.cfg['tasks'] or self.cfg['edge_thresholds'] >= REPORT_EDGE_THRESHOLDS: return None
+        """best.pt evaluated once by the full protocol: predictions scored at the labels' stored size, the full edge benchmark (`REPORT_EDGE_THRESHOLDS`) with a batch's edge maps on all the run's threads (taken from `log.json` when it holds that evaluation already); None without `full_eval`, when nothing is selected, or when the per-epoch validation was that evaluation already (labels stored at the input size, no edges or as many thresholds)."""
+        if not self.full_eval or self.best is None: return None
+        coarse = 'edge' in self.cfg['tasks'] and self.cfg['edge_thresholds'] < REPORT_EDGE_THRESHOLDS
+        if not (coarse or self.stored_size_differs()): return None
         try: rep = json.loads((self.out/'log.json').read_text())['reported'] or {}
         except (OSError, ValueError, KeyError, TypeError): rep = {}
-        if rep.get('evaluated') == 'at the end of the run' and (rep.get('epoch'), rep.get('edge_thresholds')) == (self.best['epoch'], REPORT_EDGE_THRESHOLDS):
-            return {'epoch': rep['epoch'], 'edge_thresholds': REPORT_EDGE_THRESHOLDS, 'seconds': rep.get('eval_seconds'), 'metrics': rep['metrics']}   # done already
+        if rep.get('evaluated') == 'at the end of the run' and (rep.get('epoch'), rep.get('edge_thresholds'), rep.get('eval_size')) == (self.best['epoch'], REPORT_EDGE_THRESHOLDS, 'stored'):
+            return {'epoch': rep['epoch'], 'edge_thresholds': REPORT_EDGE_THRESHOLDS, 'eval_size': 'stored', 'seconds': rep.get('eval_seconds'), 'metrics': rep['metrics']}   # done already
         ck, t0 = load_checkpoint(self.out/'best.pt'), time.time()
         model = copy.deepcopy(self.model); model.load_state_dict(ck['model'])
-        if self.progress: tqdm.write(f"best.pt (epoch {ck['epoch']}): evaluating it with the full {REPORT_EDGE_THRESHOLDS}-threshold edge benchmark")
-        res = self.validate(model, REPORT_EDGE_THRESHOLDS, edge_workers=edge_processes(torch.get_num_threads()))
-        return {'epoch': ck['epoch'], 'edge_thresholds': REPORT_EDGE_THRESHOLDS, 'seconds': round(time.time() - t0, 2), 'metrics': res}
+        if self.progress: tqdm.write(f"best.pt (epoch {ck['epoch']}): evaluating it by the full protocol (predictions scored at the labels' stored size"
+                                     + (f", the {REPORT_EDGE_THRESHOLDS}-threshold edge benchmark)" if 'edge' in self.cfg['tasks'] else ')'))
+        res = self.validate(model, REPORT_EDGE_THRESHOLDS, edge_workers=edge_processes(torch.get_num_threads()), labels='stored')
+        return {'epoch': ck['epoch'], 'edge_thresholds': REPORT_EDGE_THRESHOLDS, 'eval_size': 'stored', 'seconds': round(time.time() - t0, 2), 'metrics': res}
 
     def finish(self) -> None:
         """Evaluate the reported checkpoint with the full edge benchmark (`final_evaluation`), write the logs and `curves.png`."""
