@@ -16,12 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-from skimage.morphology import thin as thin_binary
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .core import HUMAN_PARTS, IGNORE_INDEX, InputError, NYUD40_CLASSES, NYUD_TASKS, PASCAL_CLASSES, PASCAL_TASKS
-from .edge_matching import match_edges
+from .edge_matching import match_edges, thin as thin_binary   # renamed: `thin` is edge_counts' flag
 from .layers import upsample_to
 
 # %% auto #0
