@@ -500,7 +500,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
 
 def rescore_run(record: Mapping, folder: Path, results: Path, recipe: Recipe, data_dir: str | os.PathLike | None = None, device: str = 'auto',
                 workers: int = 0, data_workers: int = 0, progress: bool = True) -> tuple[str, dict]:
-    """A finished run's record scored again at `EVAL_SIZE` from the best.pt in `folder` it was scored from, its former scores kept under 'input_size'; ('stale', record) if that checkpoint is gone."""
+    """A finished run's record scored again at `EVAL_SIZE` from the best.pt in `folder` it was scored from, its former scores (and evaluation time) kept under 'input_size', its `wall_s` (the run as it ran) kept; ('stale', record) if that checkpoint is gone."""
     ck = folder/'best.pt'
     if not ck.is_file() or load_checkpoint(ck)['epoch'] != record['checkpoint']['epoch']: return 'stale', dict(record)
     busy = FileLock(lock_file(folder))
@@ -515,7 +515,7 @@ def rescore_run(record: Mapping, folder: Path, results: Path, recipe: Recipe, da
     eval_s = round(time.time() - t0, 1)
     before = {k: record[k] for k in ('metrics', 'initial', 'eval_s') if k in record}
     new = {**record, 'metrics': ev['metrics'], **({'initial': ev['initial']} if 'initial' in ev else {}), 'eval_size': ev['eval_size'],
-           'eval_s': eval_s, 'wall_s': round(record['train_s'] + eval_s, 1), 'input_size': before,
+           'eval_s': eval_s, 'input_size': before,
            'rescored': dict(machine=machine_info(dev), code=code_version(), date=datetime.now(timezone.utc).isoformat(timespec='seconds'))}
     replace_run(results, new)
     return 'rescored', jsonable(new)
