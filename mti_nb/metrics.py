@@ -39,6 +39,9 @@ class Metric:
     def reset(self) -> None: raise NotImplementedError
     def update(self, pred, target) -> None: raise NotImplementedError
     def compute(self) -> dict[str, float]: raise NotImplementedError
+    def update_images(self, pairs: Iterable[tuple]) -> None:
+        """`update` with each (prediction, label) pair in turn: images of different sizes, one at a time."""
+        for pred, target in pairs: self.update(pred, target)
 
     def _inputs(self, pred, target, channels: int | None) -> tuple[Tensor, Tensor]:
         """`pred` as a tensor and the label (from a batch dict if needed) on its device, sizes checked."""
@@ -303,13 +306,17 @@ class EdgeMetric(Metric):
 
     def reset(self): self.counts: list[np.ndarray] = []
 
+    def update(self, pred, target): self.update_images([(pred, target)])
+
     @torch.no_grad()
-    def update(self, pred, target):
-        pred, label = self._inputs(pred, target, 1)
-        prob = (pred.float().sigmoid() if self.logits else pred.float()).cpu().numpy()[:, 0]
-        label = label.cpu().numpy()[:, 0]
-        jobs = [(np.where(y == self.ignore_index, 0., p), (y > 0.5) & (y != self.ignore_index), self.thresholds,
-                 self.max_dist, self.nms, self.thin) for p, y in zip(prob, label)]
+    def update_images(self, pairs: Iterable[tuple]) -> None:
+        """`update` for several (prediction, label) pairs at once, of any sizes: all their images scored together in `workers` processes."""
+        jobs = []
+        for pred, target in pairs:
+            pred, label = self._inputs(pred, target, 1)
+            prob = (pred.float().sigmoid() if self.logits else pred.float()).cpu().numpy()[:, 0]
+            jobs += [(np.where(y == self.ignore_index, 0., p), (y > 0.5) & (y != self.ignore_index), self.thresholds,
+                      self.max_dist, self.nms, self.thin) for p, y in zip(prob, label.cpu().numpy()[:, 0])]
         if self.workers > 1 and len(jobs) > 1:                          # one image per task: the same counts, in order
             with ProcessPoolExecutor(min(self.workers, len(jobs)), mp_context=multiprocessing.get_context()) as ex:
                 self.counts += list(ex.map(_edge_counts_job, jobs))
@@ -381,8 +388,8 @@ class MultiTaskMetrics:
         if missing: raise KeyError(f'no prediction for task {missing[0]!r} in the model output (keys: {sorted(preds)})')
         for t, m in self.metrics.items():
             label = batch[t] if t in batch else batch                    # a missing label: the accumulator names it
-            if isinstance(label, (list, tuple)):                          # labels of different sizes (collate): one image at a time
-                for i, y in enumerate(label): m.update(to_label_size(preds[t][i:i + 1], y.shape[-2:]), y[None])
+            if isinstance(label, (list, tuple)):                          # labels of different sizes (collate): image by image
+                m.update_images([(to_label_size(preds[t][i:i + 1], y.shape[-2:]), y[None]) for i, y in enumerate(label)])
             else: m.update(preds[t] if label is batch else to_label_size(preds[t], label.shape[-2:]), label)
 
     def compute(self) -> dict[str, float]:
