@@ -83,6 +83,7 @@ def mti_train(
     single_task: Param('JSON files of single-task results (mti_eval output): select the model by Δm', str, nargs='+') = None,
     edge_thresholds: int = None,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF); the reported checkpoint is evaluated once with the full 99 at the end [default: 9]
     seed: int = None,  # random seed (weights, data order, augmentation) [default: 0]
+    holdout: int = None,  # select the checkpoint on this many training images held out of training (a fixed draw, the same for every seed) instead of on the val split, which is then only used to evaluate the selected checkpoint (on NYUD_MT, val holds the test images) [default: 0]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
     amp: str = None,  # mixed precision: none, bf16 (CPU or CUDA; faster only where the hardware has bf16, and it changes the numbers) or fp16 (CUDA only) [default: none]
     workers: int = 0,  # DataLoader worker processes (0: load in the training process)
@@ -96,7 +97,7 @@ def mti_train(
     given = dict(data=data, dataset=dataset, tasks=tasks, aux_tasks=aux_tasks, model=model, backbone=backbone, weights=weights,
                  scales=scales, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, size=size,
                  loss_weights=_weight_overrides(loss_weights) if loss_weights else None, single_task=single_task,
-                 edge_thresholds=edge_thresholds, seed=seed, amp=amp, threads=threads)
+                 edge_thresholds=edge_thresholds, seed=seed, holdout=holdout, amp=amp, threads=threads)
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v is not None}
     given |= ({'pretrained': True} if pretrained else {}) | ({'use_fpm': False} if no_fpm else {}) | dict(device=device, workers=workers, fast=not no_fast)
     with memory_errors():
@@ -121,7 +122,7 @@ def mti_train(
         if rep is None: print(f'\n{trainer.out}: no checkpoint is selected (see the warning above)')
         else:
             edge = f", the edge benchmark with {rep['edge_thresholds']} thresholds" if 'edge_thresholds' in rep else ''
-            print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on val; "
+            print(f"\n{trainer.out}: reported checkpoint {rep['checkpoint']} (epoch {rep['epoch']}, selected by {trainer.best['criterion']} on {trainer.selection_split}; "
                   f"evaluated {rep['evaluated']}{edge}, scored at the {rep['eval_size']} size)")
             print(format_metrics({k: v for k, v in rep['metrics'].items() if v is not None}))
             pics = mti_predict(str(trainer.out/rep['checkpoint']), n=4, device=str(trainer.device))   # see what the numbers mean

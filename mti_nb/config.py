@@ -35,7 +35,7 @@ DEFAULTS: dict[str, Any] = dict(   # the one set of defaults: of make_config, he
     data=None, dataset='nyud', tasks=None, aux_tasks=[], model='mti', backbone='hrnet18', pretrained=False, weights=None,
     use_fpm=True, scales=[0, 1, 2, 3], weight_decay=1e-4, poly_power=0.9, **RECIPES[DEFAULT_RECIPE],
     loss_weights=None, seed=0, device='auto', amp='none', workers=0, threads=0, fast=True, out='runs/mti',
-    single_task=None, edge_thresholds=9, augment=True)
+    single_task=None, edge_thresholds=9, augment=True, holdout=0)
 
 def recipe_settings(name: str | None, dataset: str = 'nyud') -> dict[str, Any]:
     """The settings of the recipe called `name` (None: `DEFAULT_RECIPE`) for `dataset`; `InputError` naming --recipe otherwise."""
@@ -89,7 +89,7 @@ def make_config(**kwargs) -> dict[str, Any]:
     if cfg['pretrained'] and cfg['weights'] is not None: raise InputError('give --pretrained (download) or --weights FILE (local file), not both')
     if cfg['device'] not in ('auto', 'cpu', 'cuda') and not str(cfg['device']).startswith('cuda:'):
         raise InputError(f"--device must be auto, cpu, cuda or cuda:N; got {cfg['device']!r}")
-    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(cfg, key, lo)
+    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0), ('holdout', 0)): _check_int(cfg, key, lo)
     _check_int(cfg, 'seed', 0, MAX_SEED)
     if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")
     _check_number(cfg, 'lr', positive=True)

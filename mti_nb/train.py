@@ -45,7 +45,8 @@ __all__ = ['REPORT_EDGE_THRESHOLDS', 'RUNTIME_KEYS', 'RESUMABLE_KEYS', 'CHECKPOI
            'adam_options', 'use_adam_options', 'make_optimizer', 'SeededSamples', 'epoch_batches', 'rng_state',
            'set_rng_state', 'dist_env', 'autocast', 'using_threads', 'NonFiniteLossError', 'check_finite',
            'val_metrics', 'edge_processes', 'evaluation_model', 'read_single_task', 'selection_score',
-           'load_checkpoint', 'check_files', 'resume_config', 'open_split', 'Trainer', 'history_panels', 'load_model']
+           'load_checkpoint', 'check_files', 'resume_config', 'open_split', 'holdout_ids', 'Trainer', 'history_panels',
+           'load_model']
 
 # %% ../nbs/12b_train.ipynb #11
 def build_model(cfg: Mapping) -> nn.Module:
@@ -271,6 +272,11 @@ def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, aug
     except InputError: raise
     except (OSError, ValueError) as e: raise InputError(f"--data {cfg['data']}: {e}") from e
 
+def holdout_ids(ids: Sequence[str], n: int) -> list[str]:
+    """The `n` ids of a training split held out for model selection: a fixed random draw (the same for every seed), in split order."""
+    if n >= len(ids): raise InputError(f'--holdout {n}: the training split has {len(ids)} images; hold out fewer, and train on the rest')
+    return [ids[i] for i in np.sort(np.random.default_rng(0).permutation(len(ids))[:n])]
+
 def _build(cfg: Mapping) -> nn.Module:
     """`build_model(cfg)`, with a failure to get the backbone weights (--pretrained, --weights) as an `InputError` naming the option."""
     try: return build_model(cfg)
@@ -298,8 +304,13 @@ class Trainer:
         autocast(self.device, cfg['amp'])                                   # fails early for fp16 on CPU
         self.single = read_single_task(cfg['single_task'], cfg['tasks'])
         all_tasks = cfg['tasks'] + cfg['aux_tasks']
-        self.train_set = SeededSamples(open_split(cfg, 'train', all_tasks, augment=cfg['augment']), cfg['seed'])
-        self.val_set = open_split(cfg, 'val', all_tasks, augment=False)
+        train = open_split(cfg, 'train', all_tasks, augment=cfg['augment'])
+        if cfg['holdout']:                                                  # select on training images held out of training
+            held = set(holdout_ids(train.ids, cfg['holdout']))
+            self.val_set = open_split(cfg, 'train', all_tasks, augment=False)
+            self.val_set.ids, train.ids = [i for i in train.ids if i in held], [i for i in train.ids if i not in held]
+        else: self.val_set = open_split(cfg, 'val', all_tasks, augment=False)
+        self.train_set = SeededSamples(train, cfg['seed'])
         self.own_group = self.world > 1 and not dist.is_initialized()
         if self.own_group:
             if self.device.type == 'cuda': torch.cuda.set_device(self.device)
@@ -445,7 +456,7 @@ class Trainer:
         self.timing = {'train_seconds': round(total, 2), 'data_wait': round(wait / total, 4) if total > 0 else 0.}
 
     def validate(self, model: nn.Module | None = None, edge_thresholds: int | None = None, edge_workers: int = 1, labels: str = 'input') -> dict[str, float]:
-        """Validation loss (deep supervision included, as in training, at the input size) and metrics of `model` (default: the current weights) on the val split, scored at the input size or at the labels' stored size (`labels`); the edge benchmark with `edge_thresholds` (default: the config's) in `edge_workers` processes."""
+        """Validation loss (deep supervision included, as in training, at the input size) and metrics of `model` (default: the current weights): on the selection images (`val_set`: the val split, or the held-out training images) scored at the input size, or with `labels='stored'` on the val split scored at the labels' stored size; the edge benchmark with `edge_thresholds` (default: the config's) in `edge_workers` processes."""
         cfg = {**self.cfg, 'edge_thresholds': edge_thresholds or self.cfg['edge_thresholds']}
         ds = self.val_set if labels == 'input' else open_split(cfg, 'val', self.val_set.tasks, augment=False, labels=labels)
         loader = DataLoader(ds, batch_size=cfg['batch_size'], num_workers=cfg['workers'], collate_fn=collate)
@@ -549,7 +560,8 @@ class Trainer:
         reported = None if best is None else {'checkpoint': 'best.pt', 'epoch': best['epoch'],
                                               'evaluated': 'at the end of the run' if final else f"in the validation of epoch {best['epoch']}"}
         if reported and 'edge' in self.cfg['tasks']: reported['edge_thresholds'] = final['edge_thresholds'] if final else best.get('edge_thresholds')
-        if reported: reported['eval_size'] = final.get('eval_size', 'input') if final else 'input'
+        if reported: reported |= {'eval_size': final.get('eval_size', 'input') if final else 'input', 'split': 'val' if final else self.selection_split,
+                                  'selected_on': self.selection_split}
         if final: reported['eval_seconds'] = final['seconds']
         if reported: reported['metrics'] = final['metrics'] if final else {k[4:]: v for k, v in best.items() if k.startswith('val/')}
         return jsonable({'config': self.cfg, 'finished': self.epoch >= self.cfg['epochs'], 'epochs_done': self.epoch,
@@ -562,16 +574,21 @@ class Trainer:
         buf = io.StringIO(); w = csv.DictWriter(buf, keys); w.writeheader(); w.writerows(self.history)
         write_text_atomic(self.out/'log.csv', buf.getvalue())
 
+    @property
+    def selection_split(self) -> str:
+        """Where the checkpoint is selected: 'val', or the training images held out (`holdout`)."""
+        return f"{self.cfg['holdout']} held-out training images" if self.cfg['holdout'] else 'val'
+
     def stored_size_differs(self) -> bool:
         """Whether the first validation image's labels are stored at another size than the network's input (then scoring at the stored size differs)."""
         size = input_size(self.cfg['dataset'], self.cfg['size'])
         return any(tuple(v.shape[-2:]) != tuple(size) for k, v in self.val_set.load(0).items() if k not in ('image', 'meta'))
 
     def final_evaluation(self) -> dict | None:
-        """best.pt evaluated once by the full protocol: predictions scored at the labels' stored size, the full edge benchmark (`REPORT_EDGE_THRESHOLDS`) with a batch's edge maps on all the run's threads (taken from `log.json` when it holds that evaluation already); None without `full_eval`, when nothing is selected, or when the per-epoch validation was that evaluation already (labels stored at the input size, no edges or as many thresholds)."""
+        """best.pt evaluated once by the full protocol on the val split: predictions scored at the labels' stored size, the full edge benchmark (`REPORT_EDGE_THRESHOLDS`) with a batch's edge maps on all the run's threads (taken from `log.json` when it holds that evaluation already); None without `full_eval`, when nothing is selected, or when the per-epoch validation was that evaluation already (on the val split, labels stored at the input size, no edges or as many thresholds)."""
         if not self.full_eval or self.best is None: return None
         coarse = 'edge' in self.cfg['tasks'] and self.cfg['edge_thresholds'] < REPORT_EDGE_THRESHOLDS
-        if not (coarse or self.stored_size_differs()): return None
+        if not (coarse or self.cfg['holdout'] or self.stored_size_differs()): return None
         try: rep = json.loads((self.out/'log.json').read_text())['reported'] or {}
         except (OSError, ValueError, KeyError, TypeError): rep = {}
         if rep.get('evaluated') == 'at the end of the run' and (rep.get('epoch'), rep.get('edge_thresholds'), rep.get('eval_size')) == (self.best['epoch'], REPORT_EDGE_THRESHOLDS, 'stored'):
