@@ -38,7 +38,7 @@ from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluat
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
 from .speed import default_threads, memory_errors, pick_device
 from .config import DEFAULTS, make_config
-from .data import collate
+from .data import EVAL_SIZES, collate
 from .train import RUNTIME_KEYS, Trainer, autocast, build_model, edge_processes, evaluation_model, load_checkpoint, load_model, open_split, val_metrics
 
 # %% auto #0
@@ -291,7 +291,8 @@ _RECORDS: dict[str, tuple[str, dict[str, tuple[bool, Callable[[Any], bool], str]
         metrics=(True, _metrics, 'an object of metric: number or null'),
         initial=(False, lambda v: v is None or isinstance(v, dict) and all(map(_metrics, v.values())), 'an object of scale: {metric: number or null}'),
         recipe=(False, lambda v: isinstance(v, dict) and isinstance(v.get('size', []), list), 'an object of Recipe fields'),
-        label=(False, _str, 'a string'), wall_s=(False, lambda v: v is None or _num(v), 'a number of seconds'))),
+        label=(False, _str, 'a string'), wall_s=(False, lambda v: v is None or _num(v), 'a number of seconds'),
+        eval_size=(False, lambda v: v in EVAL_SIZES, f"one of {', '.join(EVAL_SIZES)}"))),
     'resources': ('a row of mti_paper 7', dict(
         row=(True, _str, 'a string'), model=(True, _str, 'a string'), dataset=(True, lambda v: v in DATASET_SETUPS, f"one of {', '.join(DATASET_SETUPS)}"),
         backbone=(True, _str, 'a string'), size=(True, _two_ints, 'two integers [H, W]'),
