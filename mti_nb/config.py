@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import MAX_SEED, NYUD_TASKS, PASCAL_TASKS, InputError
+from .core import MAX_SEED, NYUD_TASKS, PASCAL_TASKS, InputError, check_device_name
 from .backbones import BACKBONES
 from .losses import loss_weights
 
@@ -87,8 +87,7 @@ def make_config(**kwargs) -> dict[str, Any]:
     if cfg['model'] == 'single' and len(cfg['tasks']) != 1: raise InputError(f"--model single trains one task; got --tasks {' '.join(cfg['tasks'])}")
     if cfg['aux_tasks'] and cfg['model'] in ('mtl', 'single'): raise InputError(f"--model {cfg['model']} has no auxiliary tasks (--aux-tasks); use mti or pad")
     if cfg['pretrained'] and cfg['weights'] is not None: raise InputError('give --pretrained (download) or --weights FILE (local file), not both')
-    if cfg['device'] not in ('auto', 'cpu', 'cuda') and not str(cfg['device']).startswith('cuda:'):
-        raise InputError(f"--device must be auto, cpu, cuda or cuda:N; got {cfg['device']!r}")
+    check_device_name(cfg['device'])
     for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0), ('holdout', 0)): _check_int(cfg, key, lo)
     _check_int(cfg, 'seed', 0, MAX_SEED)
     if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")

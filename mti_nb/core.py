@@ -28,7 +28,7 @@ __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASC
            'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'MAX_SEED', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
            'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'output_folder',
-           'output_file', 'not_an_input', 'cli_parser', 'user_error_message', 'run_cli']
+           'output_file', 'not_an_input', 'cli_parser', 'user_error_message', 'run_cli', 'check_device_name']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -233,3 +233,9 @@ def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
         if msg is None: raise
         print(f'{p.prog}: error: {" ".join(msg.split())}', file=sys.stderr)
         sys.exit(1)
+
+# %% ../nbs/00_core.ipynb #dev_fn
+def check_device_name(device: str) -> str:
+    """`device` if it names a device the way `--device` may (auto, cpu, cuda, cuda:N), else an `InputError` saying so."""
+    if not re.fullmatch(r'auto|cpu|cuda(:\d+)?', str(device)): raise InputError(f'--device must be auto, cpu, cuda or cuda:N; got {str(device)!r}')
+    return device

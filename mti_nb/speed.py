@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json as _json
 import os
-import re
 import statistics
 import sys
 import time
@@ -26,7 +25,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, output_file, run_cli, write_text_atomic
+from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, check_device_name, output_file, run_cli, write_text_atomic
 from .backbones import check_backbone
 from .config import MAX_SIDE
 from . import losses as _losses
@@ -92,7 +91,7 @@ def adam_kwargs(device: str | torch.device = 'cpu') -> dict[str, bool]:
 
 def pick_device(device: str = 'auto', local_rank: int = 0) -> torch.device:
     """'auto' -> CUDA when available, else CPU; 'cuda' -> this process's GPU; `InputError` naming --device for another name, or a GPU that is not here."""
-    if not re.fullmatch(r'auto|cpu|cuda(:\d+)?', str(device)): raise InputError(f'--device must be auto, cpu, cuda or cuda:N; got {str(device)!r}')
+    check_device_name(device)
     if device == 'auto': device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if device == 'cpu': return torch.device('cpu')
     if not torch.cuda.is_available(): raise InputError(f'--device {device}: CUDA is not available here; use --device cpu or auto')
