@@ -39,7 +39,7 @@ from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, 
 from .speed import default_threads, memory_errors, pick_device
 from .config import DEFAULTS, make_config
 from .data import EVAL_SIZES, collate
-from .train import RUNTIME_KEYS, Trainer, autocast, build_model, edge_processes, evaluation_model, load_checkpoint, load_model, open_split, val_metrics
+from .train import RUNTIME_KEYS, Trainer, autocast, build_model, edge_processes, evaluation_model, load_model, open_split, val_metrics
 
 # %% auto #0
 __all__ = ['SCALE_NAMES', 'ROWS', 'TABLES', 'RESOURCES_TABLE', 'FULL_EDGE_THRESHOLDS', 'SYNTH_DEFAULTS', 'RECIPES',
@@ -328,9 +328,13 @@ def write_results(path: str | os.PathLike, data: Mapping) -> Path:
     """Write the results `data` to `path` atomically (strict JSON, one key per line)."""
     return write_text_atomic(path, json.dumps(jsonable(data), indent=1, ensure_ascii=False) + '\n')
 
+def _run_index(data: Mapping, row: str, seed: int, run_hash: str) -> int | None:
+    """The position of the record of (row, seed, run hash) in the results `data`, or None."""
+    return next((i for i, r in enumerate(data['runs']) if (r.get('row'), r.get('seed'), r.get('run_hash')) == (row, seed, run_hash)), None)
+
 def find_run(data: Mapping, row: str, seed: int, run_hash: str) -> dict | None:
     """The record of (row, seed, run hash) in the results `data`, or None."""
-    return next((r for r in data['runs'] if (r.get('row'), r.get('seed'), r.get('run_hash')) == (row, seed, run_hash)), None)
+    return None if (i := _run_index(data, row, seed, run_hash)) is None else data['runs'][i]
 
 def append_run(path: str | os.PathLike, record: Mapping, timeout: float = 600.) -> bool:
     """Add `record` to the results file under its lock; False (and nothing written) if the file already holds that run."""
@@ -346,8 +350,7 @@ def replace_run(path: str | os.PathLike, record: Mapping, timeout: float = 600.)
     with locked(path, timeout):
         data = read_results(path)
         key = (record['row'], record['seed'], record['run_hash'])
-        i = next((i for i, r in enumerate(data['runs']) if (r['row'], r['seed'], r['run_hash']) == key), None)
-        if i is None: raise KeyError(f'{path} holds no run {key}')
+        if (i := _run_index(data, *key)) is None: raise KeyError(f'{path} holds no run {key}')
         data['runs'][i] = jsonable(record)
         write_results(path, data)
 
@@ -380,6 +383,10 @@ class ScaleMetrics:
         return {'final': self.final.compute(), 'initial': {SCALE_NAMES[s]: m.compute() for s, m in sorted(self.initial.items())}}
 
 EVAL_SIZE = 'stored'   # where the benchmark scores its runs: at each image's stored label size, as the reference does
+
+def _scored_now(record: Mapping) -> bool:
+    """Whether a run record was scored at `EVAL_SIZE` (a record without `eval_size` was scored at the input size)."""
+    return record.get('eval_size', 'input') == EVAL_SIZE
 
 def evaluate_run(checkpoint: str | os.PathLike, device: str | torch.device = 'cpu', data: str | os.PathLike | None = None,
                  info_flow: bool = False, batch_size: int = 8, workers: int = 0, progress: bool = False, eval_size: str = EVAL_SIZE) -> dict:
@@ -462,7 +469,7 @@ def run_row(row: str, seed: int, recipe: str | os.PathLike | Recipe = DEFAULT_RE
     _check_amp(recipe, pick_device(device))
     folder = run_folder(row, seed, recipe, runs_dir)
     if (done := find_run(read_results(results), row, seed, h)) is not None:
-        if done.get('eval_size', 'input') == EVAL_SIZE: return 'done', done
+        if _scored_now(done): return 'done', done
         return rescore_run(done, folder, results, recipe, data_dir, device, workers, data_workers, progress)
     folder.mkdir(parents=True, exist_ok=True)
     busy = FileLock(lock_file(folder))
@@ -503,7 +510,7 @@ def rescore_run(record: Mapping, folder: Path, results: Path, recipe: Recipe, da
                 workers: int = 0, data_workers: int = 0, progress: bool = True) -> tuple[str, dict]:
     """A finished run's record scored again at `EVAL_SIZE` from the best.pt in `folder` it was scored from, its former scores (and evaluation time) kept under 'input_size', its `wall_s` (the run as it ran) kept; ('stale', record) if that checkpoint is gone."""
     ck = folder/'best.pt'
-    if not ck.is_file() or load_checkpoint(ck)['epoch'] != record['checkpoint']['epoch']: return 'stale', dict(record)
+    if not ck.is_file(): return 'stale', dict(record)
     busy = FileLock(lock_file(folder))
     try: busy.acquire(timeout=0)
     except Timeout: return 'busy', None
@@ -513,6 +520,7 @@ def rescore_run(record: Mapping, folder: Path, results: Path, recipe: Recipe, da
             dev = pick_device(device)
             ev = evaluate_run(ck, dev, data, ROWS[record['row']].info_flow, recipe.batch_size, workers, progress)
     finally: busy.release()
+    if ev['epoch'] != record['checkpoint']['epoch']: return 'stale', dict(record)   # another best.pt than the one the record scored
     eval_s = round(time.time() - t0, 1)
     before = {k: record[k] for k in ('metrics', 'initial', 'eval_s') if k in record}
     new = {**record, 'metrics': ev['metrics'], **({'initial': ev['initial']} if 'initial' in ev else {}), 'eval_size': ev['eval_size'],
@@ -773,7 +781,7 @@ def plan(rows: Sequence[str], seeds: Sequence[int], recipe: Recipe, results: str
         h = run_hash(row, recipe)
         for seed in seeds:
             if (rec := find_run(data, row, seed, h)) is not None:
-                if rec.get('eval_size', 'input') == EVAL_SIZE: out.append(dict(row=row, seed=seed, status='done', seconds=rec.get('wall_s'), estimated=False))
+                if _scored_now(rec): out.append(dict(row=row, seed=seed, status='done', seconds=rec.get('wall_s'), estimated=False))
                 else: out.append(dict(row=row, seed=seed, status='to score again', seconds=(rec.get('eval_s') or 0) * math.prod(recipe.data_size) / math.prod(recipe.size), estimated=True))
                 continue
             est, done = estimate_seconds(row, recipe, data['runs']), _epochs_done(run_folder(row, seed, recipe, runs_dir))

@@ -387,10 +387,10 @@ class MultiTaskMetrics:
         missing = [t for t in self.metrics if t not in preds]
         if missing: raise KeyError(f'no prediction for task {missing[0]!r} in the model output (keys: {sorted(preds)})')
         for t, m in self.metrics.items():
-            label = batch[t] if t in batch else batch                    # a missing label: the accumulator names it
-            if isinstance(label, (list, tuple)):                          # labels of different sizes (collate): image by image
-                m.update_images([(to_label_size(preds[t][i:i + 1], y.shape[-2:]), y[None]) for i, y in enumerate(label)])
-            else: m.update(preds[t] if label is batch else to_label_size(preds[t], label.shape[-2:]), label)
+            if t not in batch: m.update(preds[t], batch)                  # a missing label: the accumulator names it
+            elif isinstance(batch[t], (list, tuple)):                     # labels of different sizes (collate): image by image
+                m.update_images([(to_label_size(preds[t][i:i + 1], y.shape[-2:]), y[None]) for i, y in enumerate(batch[t])])
+            else: m.update(to_label_size(preds[t], batch[t].shape[-2:]), batch[t])
 
     def compute(self) -> dict[str, float]:
         return {f'{t}/{k}': v for t, m in self.metrics.items() for k, v in m.compute().items()}
