@@ -21,7 +21,7 @@ from .data import EVAL_SIZES, collate, read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
 from .metrics import evaluate, delta_m, MAIN_METRIC
 from .config import DATASET_TASKS, DEFAULTS, make_config, recipe_settings, _check_int, _one_of
-from .speed import memory_errors, pick_device
+from .speed import memory_errors, pick_device, resolve_amp
 from .train import (Trainer, autocast, check_files, dist_env, edge_processes, evaluation_model, load_model,
                           open_split, read_single_task, using_threads, val_metrics)
 
@@ -42,15 +42,15 @@ def format_metrics(metrics: Mapping[str, float], dm: Mapping[str, float] | None 
 
 # %% ../nbs/12c_cli.ipynb #x09
 def _data_root(dataset: str, data: str | None, progress: bool = True) -> Path:
-    """`data` checked to exist; without it, the synthetic NYUD-like dataset, generated if missing by one process while the others wait."""
+    """`data` checked to exist; without it, the synthetic NYUD-like dataset, generated if missing (a worker per CPU core) by one process while the others wait."""
     if data is not None:
         return existing_folder(data, '--data', f' (for synthetic data run mti_synth --out {data})')
     if dataset != 'nyud': raise InputError(f'--data: give the {dataset} folder; only the NYUD-like synthetic dataset is made automatically')
     root = default_data_dir()/'nyud_synth'
     if (root/'synthetic.json').is_file(): return root
     lead = int(os.environ.get('RANK', 0)) == 0                             # under torchrun, rank 0 speaks for all
-    if lead: print(f'{root}: no dataset there yet; generating the synthetic NYUD-like dataset (about 20 s)', file=sys.stderr)
-    return generate_dataset(root, progress=progress and lead)
+    if lead: print(f'{root}: no dataset there yet; generating the synthetic NYUD-like dataset (about 15 s)', file=sys.stderr)
+    return generate_dataset(root, workers=0, progress=progress and lead)       # a process per core: the same files
 
 def _weight_overrides(items: Sequence[str] | None) -> dict[str, float]:
     """['normals=5', 'edge=20'] -> {'normals': 5.0, 'edge': 20.0}."""
@@ -85,7 +85,7 @@ def mti_train(
     seed: int = None,  # random seed (weights, data order, augmentation) [default: 0]
     holdout: int = None,  # select the checkpoint on this many training images held out of training (a fixed draw, the same for every seed) instead of on the val split, which is then only used to evaluate the selected checkpoint (on NYUD_MT, val holds the test images) [default: 0]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
-    amp: str = None,  # mixed precision: none, bf16 (CPU or CUDA; faster only where the hardware has bf16, and it changes the numbers) or fp16 (CUDA only) [default: none]
+    amp: str = None,  # mixed precision: auto (bf16 where the CPU or GPU computes it natively, else none), none (float32), bf16 (CPU or CUDA; slower where the hardware emulates it) or fp16 (CUDA only) [default: auto]
     workers: int = 0,  # DataLoader worker processes (0: load in the training process)
     threads: int = None,  # torch threads (0: the physical cores, or $MTI_NB_THREADS) [default: 0]
     no_fast: bool = False,  # the plain path: no fused Adam, no channels_last, no batch-norm folding or inference_mode in validation (the same numbers, slower)
@@ -111,7 +111,8 @@ def mti_train(
             named = Path(cfg['data']) if data else (default_data_dir()/'nyud_synth' if cfg['dataset'] == 'nyud' else None)
             cfg['out'] = out or f"runs/{cfg['model']}_{cfg['backbone']}_{named.name if named else cfg['dataset']}"
             check_files(cfg)
-            autocast(pick_device(cfg['device'], dist_env()[1]), cfg['amp'])   # CUDA asked for but absent, fp16 on a CPU
+            dev = pick_device(cfg['device'], dist_env()[1])                   # CUDA asked for but absent
+            autocast(dev, resolve_amp(cfg['amp'], dev))                       # fp16 on a CPU
             if pretrained: print('--pretrained: downloading ImageNet weights (needs network access)', file=sys.stderr)
             cfg['data'] = str(_data_root(cfg['dataset'], cfg['data'], progress=not quiet))
             trainer = Trainer(cfg, progress=not quiet)

@@ -22,7 +22,7 @@ __all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'RECIPES', 'DEFAU
 # %% ../nbs/12a_config.ipynb #c06
 DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL_TASKS}
 MODELS = ('mti', 'pad', 'mtl', 'single')
-AMP_MODES = ('none', 'bf16', 'fp16')
+AMP_MODES = ('auto', 'none', 'bf16', 'fp16')   # auto: bf16 where the device computes it natively (speed.resolve_amp), else none
 MAX_SIDE = 2048   # largest --size side accepted (the reference trains at 480x640 and 512x512)
 
 RECIPES: dict[str, dict[str, Any]] = {   # named training recipes (mti_train --recipe); any option given overrides them
@@ -34,7 +34,7 @@ DEFAULT_RECIPE = 'demo'
 DEFAULTS: dict[str, Any] = dict(   # the one set of defaults: of make_config, hence of Trainer, and of mti_train
     data=None, dataset='nyud', tasks=None, aux_tasks=[], model='mti', backbone='hrnet18', pretrained=False, weights=None,
     use_fpm=True, scales=[0, 1, 2, 3], weight_decay=1e-4, poly_power=0.9, **RECIPES[DEFAULT_RECIPE],
-    loss_weights=None, seed=0, device='auto', amp='none', workers=0, threads=0, fast=True, out='runs/mti',
+    loss_weights=None, seed=0, device='auto', amp='auto', workers=0, threads=0, fast=True, out='runs/mti',
     single_task=None, edge_thresholds=9, augment=True, holdout=0)
 
 def recipe_settings(name: str | None, dataset: str = 'nyud') -> dict[str, Any]:

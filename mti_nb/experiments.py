@@ -184,6 +184,7 @@ class Recipe:
             for key in ('size', 'data_size'):
                 if not _two_ints(getattr(self, key)): raise InputError(f'{key} must be two integers [H, W], got {getattr(self, key)!r}')
             if not isinstance(self.augment, bool): raise InputError(f'augment must be true or false, got {self.augment!r}')
+            if self.amp == 'auto': raise InputError('amp must be none, bf16 or fp16: a recipe fixes its precision, where auto would train in bf16 on some machines and in float32 on others')
             for key, lo, hi in (('n_train', 1, MAX_IMAGES), ('n_val', 1, MAX_IMAGES), ('data_seed', 0, MAX_SEED)):
                 v = getattr(self, key)
                 if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi: raise InputError(f'{key} must be an integer from {lo} to {hi}, got {v!r}')

@@ -35,12 +35,13 @@ from .models import MTINet, MultiTaskBaseline, PADNet
 from .resources import parse_size
 
 # %% auto #0
-__all__ = ['CL_TRAIN_MIN_PIXELS', 'WORKLOADS', 'SIZES', 'TRAIN_SWITCHES', 'INFER_SWITCHES', 'physical_cores', 'default_threads',
-           'set_threads', 'cpu_flags', 'native_bf16', 'adam_kwargs', 'pick_device', 'memory_errors', 'conv_bn_pairs',
-           'fold_batchnorm', 'count_batchnorms', 'channels_last_pays', 'try_compile', 'inference_model', 'plain_losses',
-           'as_plain', 'parse_workload_size', 'build_workload', 'synthetic_batch', 'default_switches', 'parse_path',
-           'train_runner', 'infer_runner', 'count_step_flops', 'matmul_peak', 'machine_info', 'bench', 'format_rows',
-           'mti_bench', 'mti_bench_cli', 'Autocast', 'precision_check']
+__all__ = ['CL_TRAIN_MIN_PIXELS', 'WORKLOADS', 'SIZES', 'TRAIN_SWITCHES', 'INFER_SWITCHES', 'AMP_FLOORS', 'physical_cores',
+           'default_threads', 'set_threads', 'cpu_flags', 'native_bf16', 'resolve_amp', 'adam_kwargs', 'pick_device',
+           'memory_errors', 'conv_bn_pairs', 'fold_batchnorm', 'count_batchnorms', 'channels_last_pays', 'try_compile',
+           'inference_model', 'plain_losses', 'as_plain', 'parse_workload_size', 'build_workload', 'synthetic_batch',
+           'default_switches', 'parse_path', 'train_runner', 'infer_runner', 'count_step_flops', 'matmul_peak',
+           'machine_info', 'bench', 'format_rows', 'mti_bench', 'mti_bench_cli', 'Autocast', 'precision_check',
+           'amp_record', 'amp_agreement']
 
 # %% ../nbs/15_speed.ipynb #6
 def physical_cores() -> int:
@@ -83,6 +84,11 @@ def native_bf16(device: str | torch.device = 'cpu', flags: set[str] | None = Non
     flags = cpu_flags() if flags is None else flags
     return bool(flags & {'avx512_bf16', 'amx_bf16', 'bf16'}) and torch.backends.mkldnn.is_available() \
         and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+def resolve_amp(amp: str, device: str | torch.device = 'cpu', flags: set[str] | None = None) -> str:
+    """`amp` made concrete: 'auto' -> 'bf16' where `device` computes bfloat16 natively (`native_bf16`), else 'none'; any other value as given."""
+    if amp != 'auto': return amp
+    return 'bf16' if native_bf16(device, flags) else 'none'
 
 def adam_kwargs(device: str | torch.device = 'cpu') -> dict[str, bool]:
     """Keyword arguments for `torch.optim.Adam` that pick its fastest implementation on `device`: fused kernels where torch has them, else foreach."""
@@ -491,3 +497,31 @@ def precision_check(model: nn.Module, loader, metrics, dtype: torch.dtype = torc
     diff = {k: abs(low[k] - ref[k]) for k in ref if isinstance(ref[k], float) and isinstance(low.get(k), float)}
     bad = {k: d for k, d in diff.items() if d > abs_tol + rel_tol * abs(ref[k])}
     return {'fp32': ref, str(dtype).removeprefix('torch.'): low, 'abs_diff': diff, 'out_of_tolerance': bad, 'ok': not bad}
+
+# %% ../nbs/15_speed.ipynb #amp-code
+AMP_FLOORS: dict[str, float] = {'semseg/mIoU': 1.0, 'depth/rmse': 0.03, 'normals/mean': 0.5, 'edge/odsF': 1.0}   # the least tolerance per main metric
+
+def amp_record(run: str | os.PathLike) -> dict:
+    """The precision, seed, reported metrics (per-class IoU left out) and training seconds of a finished `mti_train` run folder, from its `log.json`."""
+    path = Path(run)/'log.json'
+    try: log = _json.loads(path.read_text())
+    except (OSError, ValueError) as e: raise InputError(f'{path}: not the log of a run ({type(e).__name__}: {e})') from None
+    if not isinstance(log, dict) or not log.get('finished') or not log.get('reported'):
+        raise InputError(f'{path}: the run has not finished (no reported checkpoint); finish it with mti_train --resume --out {Path(run)}')
+    cfg, rep = log['config'], log['reported']
+    return {'run': Path(run).name, 'amp': cfg['amp'], 'seed': cfg['seed'], 'epoch': rep['epoch'], 'eval_size': rep.get('eval_size', 'input'),
+            'threads': log['runtime']['threads'], 'train_seconds': round(sum(r.get('train_seconds', 0.) for r in log['history']), 1),
+            'metrics': {k: v for k, v in rep['metrics'].items() if '/IoU/' not in k}}
+
+def amp_agreement(records: Sequence[Mapping], floors: Mapping[str, float] = AMP_FLOORS, low: str = 'bf16') -> dict:
+    """Per metric of `floors`: the float32 and `low` means over the runs, their difference, and `ok` if it is at most max(floor, range of the float32 runs)."""
+    by = {amp: [r for r in records if r['amp'] == amp] for amp in ('none', low)}
+    if missing := [a for a, rs in by.items() if not rs]:
+        raise InputError(f"amp_agreement needs runs with amp {' and '.join(missing)}; got {sorted({r['amp'] for r in records})}")
+    rows = {}
+    for k, floor in floors.items():
+        ref, got = [r['metrics'][k] for r in by['none']], [r['metrics'][k] for r in by[low]]
+        diff, spread = statistics.fmean(got) - statistics.fmean(ref), max(ref) - min(ref)
+        rows[k] = {'fp32': statistics.fmean(ref), low: statistics.fmean(got), 'diff': diff, 'fp32_range': spread,
+                   'allowed': max(floor, spread), 'ok': abs(diff) <= max(floor, spread)}
+    return {'metrics': rows, 'ok': all(r['ok'] for r in rows.values()), 'seeds': {a: sorted(r['seed'] for r in rs) for a, rs in by.items()}}

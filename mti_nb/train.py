@@ -37,7 +37,7 @@ from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss
 from .metrics import MultiTaskMetrics, evaluate, delta_m, MAIN_METRIC, LOWER_IS_BETTER
-from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model, memory_errors, pick_device
+from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model, memory_errors, native_bf16, pick_device, resolve_amp
 from .config import DATASET_TASKS, DEFAULTS, make_config, option
 
 # %% auto #0
@@ -253,6 +253,7 @@ def check_files(cfg: Mapping) -> None:
 def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> dict:
     """The config of a resumed run: the stored one with `given`'s runtime keys, a larger `epochs` and a moved `data`; any other differing setting is refused."""
     stored = make_config(**stored)
+    if given.get('amp') == 'auto': given = {k: v for k, v in given.items() if k != 'amp'}   # the run's precision was chosen when it started
     try: merged = make_config(**{**stored, **given})
     except InputError:                          # a changed setting that clashes with the stored ones (--dataset pascal): name it, not what it broke
         merged = {**stored, **given}
@@ -298,9 +299,11 @@ class Trainer:
         else:
             cfg = make_config(**cfg)
             check_files(cfg)
+        self.device = pick_device(cfg['device'], self.local_rank)
+        self.amp_note = self._amp_note(cfg['amp'])
+        cfg = {**cfg, 'amp': resolve_amp(cfg['amp'], self.device)}          # auto: bf16 where the device computes it natively; stored concrete
         self.cfg, self.out, self.progress = cfg, Path(cfg['out']), progress and self.main
         self.resume_command = f'mti_train --resume --out {self.out}'       # what an interrupted run tells the user to run (mti_paper sets its own)
-        self.device = pick_device(cfg['device'], self.local_rank)
         autocast(self.device, cfg['amp'])                                   # fails early for fp16 on CPU
         self.single = read_single_task(cfg['single_task'], cfg['tasks'])
         all_tasks = cfg['tasks'] + cfg['aux_tasks']
@@ -336,6 +339,14 @@ class Trainer:
             self.load_state_dict(ckpt)
             self._check_best(saved_best)
             if cfg['epochs'] != ckpt['config']['epochs']: self._extend(ckpt['config']['epochs'])
+
+    def _amp_note(self, amp: str) -> str | None:
+        """The line `fit` prints about the precision: where --amp auto chose bf16, or where bf16 is asked for on a CPU that emulates it."""
+        if amp == 'auto' and resolve_amp(amp, self.device) == 'bf16':
+            return f'--amp auto: training under bf16 autocast, which this {self.device.type.upper()} computes natively (--amp none trains in float32)'
+        if amp == 'bf16' and self.device.type == 'cpu' and not native_bf16(self.device):
+            return '--amp bf16: this CPU has no native bf16 and emulates it, which is slower than float32 (--amp none)'
+        return None
 
     # --- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -530,7 +541,8 @@ class Trainer:
                 print(f"{self.out}: all {self.cfg['epochs']} epochs are done; nothing to train (a larger --epochs extends the run)", file=sys.stderr)
         with using_threads(self.cfg['threads']) as threads:
             group = self.optimizer.param_groups[0]
-            self.runtime = {'threads': threads, 'adam': 'fused' if group['fused'] else 'foreach' if group['foreach'] else 'for-loop',
+            if self.amp_note and self.progress: tqdm.write(self.amp_note)
+            self.runtime = {'threads': threads, 'amp': self.cfg['amp'], 'adam': 'fused' if group['fused'] else 'foreach' if group['foreach'] else 'for-loop',
                             'channels_last': self.channels_last, 'evaluation': 'folded batch norm, inference_mode' if self.cfg['fast'] else 'plain'}
             try:
                 with self._sigint():
