@@ -26,7 +26,7 @@ AMP_MODES = ('auto', 'none', 'bf16', 'fp16')   # auto: bf16 where the device com
 MAX_SIDE = 2048   # largest --size side accepted (the reference trains at 480x640 and 512x512)
 
 RECIPES: dict[str, dict[str, Any]] = {   # named training recipes (mti_train --recipe); any option given overrides them
-    'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3),        # the default: from scratch, about 13 minutes on a 2-core CPU (12c)
+    'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3),        # the default: from scratch, about 11 minutes on a 2-core CPU with native bf16 (12c)
     'paper': dict(size=(480, 640), batch_size=6, epochs=80, lr=1e-4),     # the paper's NYUD recipe (suppl. A.2.1) at the reference's size
     'reference': dict(size=None, batch_size=8, epochs=100, lr=1e-4)}  # the reference implementation's configs (size None: the dataset's, data.DEFAULT_SIZE)
 DEFAULT_RECIPE = 'demo'
