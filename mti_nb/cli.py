@@ -49,7 +49,7 @@ def _data_root(dataset: str, data: str | None, progress: bool = True) -> Path:
     root = default_data_dir()/'nyud_synth'
     if (root/'synthetic.json').is_file(): return root
     lead = int(os.environ.get('RANK', 0)) == 0                             # under torchrun, rank 0 speaks for all
-    if lead: print(f'{root}: no dataset there yet; generating the synthetic NYUD-like dataset (about 15 s)', file=sys.stderr)
+    if lead: print(f'{root}: no dataset there yet; generating the synthetic NYUD-like dataset (about 10 s on two cores)', file=sys.stderr)
     return generate_dataset(root, workers=0, progress=progress and lead)       # a process per core: the same files
 
 def _weight_overrides(items: Sequence[str] | None) -> dict[str, float]:
