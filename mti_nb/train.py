@@ -300,8 +300,9 @@ class Trainer:
             cfg = make_config(**cfg)
             check_files(cfg)
         self.device = pick_device(cfg['device'], self.local_rank)
-        self.amp_note = self._amp_note(cfg['amp'])
-        cfg = {**cfg, 'amp': resolve_amp(cfg['amp'], self.device)}          # auto: bf16 where the device computes it natively; stored concrete
+        amp = resolve_amp(cfg['amp'], self.device)                          # auto: bf16 where the device computes it natively
+        self.amp_note = self._amp_note(cfg['amp'], amp)
+        cfg = {**cfg, 'amp': amp}                                           # stored concrete: a resumed run keeps it
         self.cfg, self.out, self.progress = cfg, Path(cfg['out']), progress and self.main
         self.resume_command = f'mti_train --resume --out {self.out}'       # what an interrupted run tells the user to run (mti_paper sets its own)
         autocast(self.device, cfg['amp'])                                   # fails early for fp16 on CPU
@@ -340,11 +341,11 @@ class Trainer:
             self._check_best(saved_best)
             if cfg['epochs'] != ckpt['config']['epochs']: self._extend(ckpt['config']['epochs'])
 
-    def _amp_note(self, amp: str) -> str | None:
-        """The line `fit` prints about the precision: where --amp auto chose bf16, or where bf16 is asked for on a CPU that emulates it."""
-        if amp == 'auto' and resolve_amp(amp, self.device) == 'bf16':
+    def _amp_note(self, asked: str, amp: str) -> str | None:
+        """The line `fit` prints about the precision `amp` (`asked` resolved): where --amp auto chose bf16, or where bf16 is asked for on a CPU that emulates it."""
+        if asked == 'auto' and amp == 'bf16':
             return f'--amp auto: training under bf16 autocast, which this {self.device.type.upper()} computes natively (--amp none trains in float32)'
-        if amp == 'bf16' and self.device.type == 'cpu' and not native_bf16(self.device):
+        if asked == 'bf16' and self.device.type == 'cpu' and not native_bf16(self.device):
             return '--amp bf16: this CPU has no native bf16 and emulates it, which is slower than float32 (--amp none)'
         return None
 
