@@ -24,6 +24,7 @@ from torch import nn, Tensor
 from torchvision.ops import FeaturePyramidNetwork
 
 from .core import InputError
+from .layers import upsample_to
 
 # %% auto #0
 __all__ = ['STRIDES', 'HRNetMode', 'REFERENCE_BN_MOMENTUM', 'BACKBONES', 'feature_sizes', 'load_weights', 'no_downloads',
@@ -104,7 +105,7 @@ REFERENCE_BN_MOMENTUM: float = 0.01
 class FuseUpsample(nn.Module):
     """Upsample a coarser HRNet branch bilinearly to the finer branch's `size` (the reference's fusion)."""
     def forward(self, x: Tensor, size: Sequence[int]) -> Tensor:
-        return F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
+        return upsample_to(x, size)
 
 class BilinearFuseModule(HighResolutionModule):
     """timm's `HighResolutionModule` with a forward that gives its `FuseUpsample` layers the finer branch's size."""

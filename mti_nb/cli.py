@@ -88,7 +88,7 @@ def mti_train(
     amp: str = None,  # mixed precision: auto (bf16 where the CPU or GPU computes it natively, else none), none (float32), bf16 (CPU or CUDA; slower where the hardware emulates it) or fp16 (CUDA only) [default: auto]
     workers: int = 0,  # DataLoader worker processes (0: load in the training process)
     threads: int = None,  # torch threads (0: the physical cores, or $MTI_NB_THREADS) [default: 0]
-    no_fast: bool = False,  # the plain path: no fused Adam, no channels_last, no batch-norm folding or inference_mode in validation (the same numbers, slower)
+    no_fast: bool = False,  # the plain path: no fused Adam, no matrix-product resizing, no channels_last, no batch-norm folding or inference_mode in validation (the same numbers, slower)
     resume: bool = False,  # continue the run in --out (only --epochs, --data, --device, --workers, --threads, --no-fast may differ from its settings)
     out: str = None,  # run folder [default: runs/<model>_<backbone>_<dataset folder name>]
     quiet: bool = False,  # no progress bars
@@ -147,7 +147,7 @@ def mti_eval(
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
     workers: int = 0,  # DataLoader worker processes
     threads: int = 0,  # torch threads, also the processes that score the edge maps (0: the physical cores, or $MTI_NB_THREADS)
-    no_fast: bool = False,  # the plain path: no batch-norm folding, channels_last or inference_mode (the same numbers, slower)
+    no_fast: bool = False,  # the plain path: no batch-norm folding, matrix-product resizing, channels_last or inference_mode (the same numbers, slower)
     quiet: bool = False,  # no progress bar
 ) -> dict:
     "Evaluate a checkpoint on a split: print a metrics table and Δm (with --single-task), write them to a JSON file."
@@ -213,7 +213,7 @@ def mti_predict(
     out: str = None,  # folder for the PNGs [default: predictions/ beside the checkpoint]
     device: str = 'auto',  # auto (CUDA if available), cpu or cuda
     threads: int = 0,  # torch threads (0: the physical cores, or $MTI_NB_THREADS)
-    no_fast: bool = False,  # the plain path: no batch-norm folding, channels_last or inference_mode (the same pictures, slower)
+    no_fast: bool = False,  # the plain path: no batch-norm folding, matrix-product resizing, channels_last or inference_mode (the same pictures, slower)
 ) -> list[Path]:
     "Save one PNG per image with the input and every task's prediction (and its labels for dataset images); nothing is written outside --out."
     if images and ids: raise InputError('give --images or --ids, not both')

@@ -5,13 +5,17 @@
 # %% ../nbs/02_layers.ipynb #43f1f09c
 from __future__ import annotations
 
+import functools
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from torchvision.models.resnet import BasicBlock, conv1x1
 
 # %% auto #0
-__all__ = ['residual_block', 'upsample_to', 'conv_bn_relu']
+__all__ = ['MATMUL_RESIZE', 'residual_block', 'resize_matrix', 'upsample_to', 'matmul_resize', 'conv_bn_relu']
 
 # %% ../nbs/02_layers.ipynb #ee4e4302
 def residual_block(in_channels: int, channels: int) -> BasicBlock:
@@ -20,9 +24,41 @@ def residual_block(in_channels: int, channels: int) -> BasicBlock:
     return BasicBlock(in_channels, channels, downsample=down)
 
 # %% ../nbs/02_layers.ipynb #d325e081
+MATMUL_RESIZE: bool = True   # `upsample_to` on float32 CPU maps: two matrix products (True), or `F.interpolate` (False: the plain path)
+
+@functools.lru_cache(maxsize=512)
+def resize_matrix(n_out: int, n_in: int, dtype: torch.dtype = torch.float32, device: str | torch.device = 'cpu') -> Tensor:
+    """The n_out x n_in matrix of 1-D bilinear resizing (`align_corners=False`): row j holds output pixel j's two weights."""
+    src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)   # where pixel j samples the input
+    i0, rows = src.floor().long().clamp(max=n_in - 1), torch.arange(n_out)
+    w1 = src - i0
+    m = torch.zeros(n_out, n_in, dtype=torch.float64)
+    m.index_put_((rows, i0), 1 - w1)
+    m.index_put_((rows, (i0 + 1).clamp(max=n_in - 1)), w1, accumulate=True)   # past the last pixel both weights fall on it
+    return m.to(dtype=dtype, device=device)
+
+def _resize_by_matmul(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """`x` resized as R_y · x · R_xᵀ, in the order that multiplies less."""
+    (H, W), (h, w) = size, x.shape[-2:]
+    ry, rx = resize_matrix(H, h, x.dtype, x.device), resize_matrix(W, w, x.dtype, x.device)
+    return ry @ (x @ rx.T) if h * W * (w + H) <= H * w * (h + W) else (ry @ x) @ rx.T
+
 def upsample_to(x: Tensor, size: tuple[int, int] | torch.Size) -> Tensor:
     """Bilinearly resize `x` (B x C x h x w) to `size` (no-op if it already has it)."""
-    return x if tuple(x.shape[-2:]) == tuple(size) else F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False)
+    size = tuple(size)
+    if tuple(x.shape[-2:]) == size: return x
+    if (MATMUL_RESIZE and x.ndim == 4 and x.dtype == torch.float32 and x.device.type == 'cpu' and x.is_contiguous()
+            and not torch.is_autocast_enabled('cpu')): return _resize_by_matmul(x, size)
+    return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
+
+@contextmanager
+def matmul_resize(enabled: bool = True) -> Iterator[None]:
+    """Within the block `upsample_to` resizes float32 CPU maps by matrix products if `enabled`, else always with `F.interpolate`."""
+    global MATMUL_RESIZE
+    old, MATMUL_RESIZE = MATMUL_RESIZE, enabled
+    try: yield
+    finally: MATMUL_RESIZE = old
+
 
 # %% ../nbs/02_layers.ipynb #63bf780d
 def conv_bn_relu(channels: int) -> nn.Sequential:

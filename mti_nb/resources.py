@@ -15,6 +15,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .core import NYUD_TASKS, PASCAL_TASKS, InputError, run_cli
 from .backbones import check_backbone
+from .layers import matmul_resize
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
 
 # %% auto #0
@@ -37,13 +38,13 @@ def module_params(model: nn.Module) -> dict[str, int]:
 
 # %% ../nbs/09_resources.ipynb #10
 def count_flops(model: nn.Module, size: tuple[int, int] = (480, 640)) -> tuple[int, dict[str, int]]:
-    """FLOPs (2 per multiply-add, convs and matmuls) of one forward pass at `size`: total and per module."""
+    """FLOPs (2 per multiply-add, convs and matmuls; bilinear resizing counts none) of one forward pass at `size`: total and per module."""
     device = next(model.parameters()).device
     was_training = model.training
     kw = {'return_initial': True} if 'return_initial' in inspect.signature(model.forward).parameters else {}   # count the deep-supervision heads too
     model.eval()
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as fc: model(torch.zeros(1, 3, *size, device=device), **kw)
+        with torch.no_grad(), matmul_resize(False), FlopCounterMode(display=False) as fc: model(torch.zeros(1, 3, *size, device=device), **kw)
     finally: model.train(was_training)
     counts, root = fc.get_flop_counts(), type(model).__name__
     per = {name: sum(counts.get(f'{root}.{name}', {}).values()) for name in module_params(model)}

@@ -28,6 +28,7 @@ from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, check_device_name, output_file, run_cli, write_text_atomic
 from .backbones import check_backbone
 from .config import MAX_SIDE
+from .layers import matmul_resize
 from . import losses as _losses
 from .losses import MultiTaskLoss, loss_weights
 from .metrics import evaluate
@@ -233,13 +234,13 @@ def synthetic_batch(tasks: Mapping[str, int], batch: int, size: tuple[int, int],
     return out
 
 # %% ../nbs/15_speed.ipynb #27
-TRAIN_SWITCHES: tuple[str, ...] = ('lean', 'fused', 'cl', 'bf16', 'fp16', 'compile')
-INFER_SWITCHES: tuple[str, ...] = ('lean', 'fold', 'cl', 'bf16', 'fp16', 'compile')
+TRAIN_SWITCHES: tuple[str, ...] = ('lean', 'mm', 'fused', 'cl', 'bf16', 'fp16', 'compile')
+INFER_SWITCHES: tuple[str, ...] = ('lean', 'mm', 'fold', 'cl', 'bf16', 'fp16', 'compile')
 
 def default_switches(mode: str, device: str | torch.device = 'cpu', size: tuple[int, int] | None = None) -> tuple[str, ...]:
     """The fp32 fast path that is on by default for `mode` ('train' or 'infer') on `device` at input `size` (chosen by this chapter's measurements)."""
     cl = ('cl',) if channels_last_pays(device, mode, size) else ()
-    return ('lean', 'fused') + cl if mode == 'train' else ('lean', 'fold') + cl
+    return ('lean', 'mm', 'fused') + cl if mode == 'train' else ('lean', 'mm', 'fold') + cl
 
 def parse_path(spec: str, mode: str, device: str | torch.device = 'cpu', size: tuple[int, int] | None = None) -> tuple[str, ...]:
     """'plain', 'fast' (the defaults) or switches joined by '+' (e.g. 'fast+bf16', 'lean+fused') -> the tuple of switches."""
@@ -270,7 +271,7 @@ def train_runner(model: nn.Module, criterion: nn.Module, batch: Mapping[str, Ten
     net = torch.compile(m) if 'compile' in switches else m
     losses = nullcontext if 'lean' in switches else plain_losses
     def step() -> Tensor:
-        with losses(), _amp(device, switches): loss, _ = criterion(net(x), batch)
+        with losses(), matmul_resize('mm' in switches), _amp(device, switches): loss, _ = criterion(net(x), batch)
         opt.zero_grad(set_to_none=True); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
         return loss.detach()
     step.model, step.optimizer = m, opt
@@ -286,7 +287,7 @@ def infer_runner(model: nn.Module, x: Tensor, switches: Sequence[str] = (), devi
     net = torch.compile(m) if 'compile' in switches else m
     grad = torch.inference_mode if 'lean' in switches else torch.no_grad
     def run() -> dict:
-        with grad(), _amp(device, switches): return net(x)
+        with grad(), matmul_resize('mm' in switches), _amp(device, switches): return net(x)
     run.model = m
     return run
 
@@ -441,8 +442,8 @@ def mti_bench(
     workloads: str = None,  # comma-separated: mti_nyud, mti_nyud_ne, mti_nyud_all (the mti_train default), mti_pascal, mtl_nyud, pad_nyud [default: mti_nyud_ne]
     sizes: str = None,  # comma-separated: default (96x128, batch 8), 480x640 (batch 2), 512x512 (batch 2) or HxWbB, each side 32 to 2048 [default: default,480x640]
     modes: str = 'train,infer',  # train (forward, losses, backward, Adam) and/or infer (forward)
-    train_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, fused, cl, bf16, fp16, compile)
-    infer_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, fold, cl, bf16, fp16, compile)
+    train_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, mm, fused, cl, bf16, fp16, compile)
+    infer_paths: str = 'plain,fast',  # comma-separated paths: plain, fast or switches joined by + (lean, mm, fold, cl, bf16, fp16, compile)
     reps: int = 5,  # timed rounds, each path once per round (interleaved)
     threads: int = None,  # torch threads for every path [default: physical cores, or $MTI_NB_THREADS]
     device: str = 'cpu',  # cpu or cuda

@@ -37,6 +37,7 @@ from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss
 from .metrics import MultiTaskMetrics, evaluate, delta_m, MAIN_METRIC, LOWER_IS_BETTER
+from .layers import matmul_resize
 from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model, memory_errors, native_bf16, pick_device, resolve_amp
 from .config import DATASET_TASKS, DEFAULTS, make_config, option
 
@@ -185,12 +186,12 @@ def edge_processes(threads: int) -> int:
 
 @contextmanager
 def evaluation_model(model: nn.Module, fast: bool = True, deep_supervision: bool = False) -> Iterator[nn.Module]:
-    """The network that evaluates `model` within the block: with `fast` an `inference_model` copy (batch norm folded, channels_last where it pays) under `torch.inference_mode()`, else `model` itself; with `deep_supervision` it also returns the initial predictions (for the validation loss)."""
+    """The network that evaluates `model` within the block: with `fast` an `inference_model` copy (batch norm folded, channels_last where it pays) under `torch.inference_mode()`, else `model` itself with `F.interpolate` resizing (the plain path); with `deep_supervision` it also returns the initial predictions (for the validation loss)."""
     m = inference_model(model) if fast else model
     old = getattr(m, 'deep_supervision', None)
     if deep_supervision and hasattr(m, 'deep_supervision'): m.deep_supervision = True
     try:
-        with torch.inference_mode() if fast else nullcontext(): yield m
+        with torch.inference_mode() if fast else nullcontext(), matmul_resize(fast): yield m
     finally:
         if hasattr(m, 'deep_supervision'): m.deep_supervision = old
 
@@ -425,7 +426,7 @@ class Trainer:
         """Forward, loss (checked finite, averaged over processes for the logs), backward, update."""
         batch = _to(batch, self.device)
         x = batch['image'].contiguous(memory_format=torch.channels_last) if self.channels_last else batch['image']
-        with autocast(self.device, self.cfg['amp']):
+        with autocast(self.device, self.cfg['amp']), matmul_resize(self.cfg['fast']):
             loss, logs = self.criterion(self.net(x), batch)
         if self.world > 1:
             vals = torch.tensor(list(logs.values()), dtype=torch.float64, device=self.device)
