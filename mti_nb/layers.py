@@ -27,8 +27,7 @@ def residual_block(in_channels: int, channels: int) -> BasicBlock:
 MATMUL_RESIZE: bool = True   # `upsample_to` on float32 CPU maps: two matrix products (True), or `F.interpolate` (False: the plain path)
 
 @functools.lru_cache(maxsize=512)
-def resize_matrix(n_out: int, n_in: int, dtype: torch.dtype = torch.float32, device: str | torch.device = 'cpu') -> Tensor:
-    """The n_out x n_in matrix of 1-D bilinear resizing (`align_corners=False`): row j holds output pixel j's two weights."""
+def _resize_matrix(n_out: int, n_in: int, dtype: torch.dtype, device: torch.device) -> Tensor:
     src = ((torch.arange(n_out, dtype=torch.float64) + 0.5) * (n_in / n_out) - 0.5).clamp(min=0)   # where pixel j samples the input
     i0, rows = src.floor().long().clamp(max=n_in - 1), torch.arange(n_out)
     w1 = src - i0
@@ -37,10 +36,14 @@ def resize_matrix(n_out: int, n_in: int, dtype: torch.dtype = torch.float32, dev
     m.index_put_((rows, (i0 + 1).clamp(max=n_in - 1)), w1, accumulate=True)   # past the last pixel both weights fall on it
     return m.to(dtype=dtype, device=device)
 
+def resize_matrix(n_out: int, n_in: int, dtype: torch.dtype = torch.float32, device: str | torch.device = 'cpu') -> Tensor:
+    """The n_out x n_in matrix of 1-D bilinear resizing (`align_corners=False`): row j holds output pixel j's two weights."""
+    return _resize_matrix(n_out, n_in, dtype, torch.device(device)).clone()   # a copy: the cached one stays as it is
+
 def _resize_by_matmul(x: Tensor, size: tuple[int, int]) -> Tensor:
     """`x` resized as R_y · x · R_xᵀ, in the order that multiplies less."""
     (H, W), (h, w) = size, x.shape[-2:]
-    ry, rx = resize_matrix(H, h, x.dtype, x.device), resize_matrix(W, w, x.dtype, x.device)
+    ry, rx = _resize_matrix(H, h, x.dtype, x.device), _resize_matrix(W, w, x.dtype, x.device)
     return ry @ (x @ rx.T) if h * W * (w + H) <= H * w * (h + W) else (ry @ x) @ rx.T
 
 def upsample_to(x: Tensor, size: tuple[int, int] | torch.Size) -> Tensor:
