@@ -544,8 +544,10 @@ class Trainer:
         with using_threads(self.cfg['threads']) as threads:
             group = self.optimizer.param_groups[0]
             if self.amp_note and self.progress: tqdm.write(self.amp_note)
+            products = self.cfg['fast'] and self.device.type == 'cpu' and self.cfg['amp'] == 'none' and not self.channels_last   # where upsample_to multiplies (02_layers)
             self.runtime = {'threads': threads, 'amp': self.cfg['amp'], 'adam': 'fused' if group['fused'] else 'foreach' if group['foreach'] else 'for-loop',
-                            'channels_last': self.channels_last, 'evaluation': 'folded batch norm, inference_mode' if self.cfg['fast'] else 'plain'}
+                            'channels_last': self.channels_last, 'resize': 'matrix products' if products else 'F.interpolate',
+                            'evaluation': 'folded batch norm, inference_mode' if self.cfg['fast'] else 'plain'}
             try:
                 with self._sigint():
                     while self.epoch < self.cfg['epochs']:
