@@ -192,6 +192,7 @@ def _run(job: Callable[[tuple], None], jobs: list, workers: int, progress: bool,
         else:
             with mp.get_context().Pool(workers, initializer=_ignore_sigint) as pool:
                 for _ in pool.imap_unordered(job, jobs, chunksize=4): bar.update()
+                pool.close(); pool.join()   # idle workers leave by themselves: leaving the block then signals none (a SIGTERM could catch one in a lock)
     finally: bar.close()
 
 # %% ../nbs/A3_synthetic.ipynb #58
