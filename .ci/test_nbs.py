@@ -8,7 +8,9 @@ notebooks instead (and keeps no other output), so one command refreshes them:
     python .ci/test_nbs.py --no-browser --refresh-figures [NOTEBOOK ...]
 
 The browser test needs Debian's Chromium (`apt-get install chromium`) and Python Playwright (in the dev extra);
-without them it is reported as skipped. Usage: python .ci/test_nbs.py [--flags slow] [--workers 2] [--no-browser] [NOTEBOOK ...]
+without them it is reported as skipped. A notebook still running after `--timeout` seconds fails, naming itself, and
+its worker is stopped with the processes it started (a hang must not eat the CI budget).
+Usage: python .ci/test_nbs.py [--flags slow] [--workers 2] [--timeout 600] [--no-browser] [NOTEBOOK ...]
 """
 import argparse
 import importlib.util
@@ -17,11 +19,13 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import multiprocessing as mp
 import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 
@@ -31,9 +35,20 @@ def png_outputs(outputs) -> list[dict]:
             for o in outputs or [] if 'image/png' in (o.get('data') or {})]
 
 
-def run_one(args: tuple[str, list[str], list[str]]) -> tuple[str, bool, float, dict[str, list[dict]]]:
+def watchdog(path: str, limit: float, marker: Path) -> None:
+    """After `limit` seconds: say that `path` hangs, leave `marker`, stop the processes this worker started, then the worker."""
+    def fire():
+        print(f'{path}: still running after {limit:.0f} s; stopped (--timeout)', file=sys.stderr, flush=True)
+        marker.touch()
+        for c in mp.active_children(): c.kill()
+        os._exit(124)
+    t = threading.Timer(limit, fire); t.daemon = True; t.start()
+
+
+def run_one(args: tuple[str, list[str], list[str], float, str]) -> tuple[str, bool, float, dict[str, list[dict]]]:
     """Test one notebook in this (worker) process; return (name, ok, seconds, {cell id: the figures it drew})."""
-    path, skip, force = args
+    path, skip, force, limit, markers = args
+    watchdog(path, limit, Path(markers)/Path(path).name)
     os.environ['IN_TEST'] = '1'
     import torch
     torch.set_num_threads(1)  # workers run side by side: don't oversubscribe the cores
@@ -93,6 +108,7 @@ def main() -> int:
     p.add_argument('--flags', nargs='*', default=[], help='test flags to run too, e.g. slow')
     p.add_argument('--no-browser', action='store_true', help='skip the real-browser widget test')
     p.add_argument('--workers', type=int, default=min(2, os.cpu_count() or 1), help='notebooks run in parallel')
+    p.add_argument('--timeout', type=float, default=600, help='seconds a notebook may run before it fails')
     p.add_argument('--refresh-figures', action='store_true', help="write this run's figures into the notebooks (and no other output)")
     a = p.parse_args()
     from nbdev.config import get_config
@@ -100,17 +116,26 @@ def main() -> int:
     nbs = a.notebooks or sorted(str(f) for f in Path(cfg.nbs_path).glob('*.ipynb') if not f.name.startswith('_'))
     if not nbs: print('no notebooks found', file=sys.stderr); return 2
     skip = [f for f in cfg.tst_flags.split() if f not in a.flags]
-    jobs = [(nb, skip, a.flags) for nb in nbs]
+    markers = tempfile.mkdtemp(prefix='test_nbs_')             # a worker stopped by its watchdog leaves its notebook's name here
+    todo, lost = [(nb, skip, a.flags, a.timeout, markers) for nb in nbs], set()
     passed = failed = 0
     start = time.time()
-    # a fresh process per notebook: IPython replaces __main__ in the worker, and notebooks must not share state
-    with ProcessPoolExecutor(max_workers=max(1, a.workers), mp_context=mp.get_context('spawn'), max_tasks_per_child=1) as ex:
-        for (path, *_), (name, ok, secs, figs) in zip(jobs, ex.map(run_one, jobs)):
-            bad = figure_problems(path, figs, a.refresh_figures and ok) if ok else []
-            if bad: print(f'{path}: ' + '; '.join(bad) + f' (refresh: python .ci/test_nbs.py --no-browser --refresh-figures {path})', file=sys.stderr)
-            ok = ok and not bad
-            print(f'{"PASS" if ok else "FAIL"} {name} ({secs:.1f}s)' + (f' ({sum(map(len, figs.values()))} figures written)' if a.refresh_figures and ok else ''), flush=True)
-            passed += ok; failed += not ok
+    while todo:   # a stopped worker breaks the pool: the notebooks lost with it run again in a new one (once)
+        # a fresh process per notebook: IPython replaces __main__ in the worker, and notebooks must not share state
+        with ProcessPoolExecutor(max_workers=max(1, a.workers), mp_context=mp.get_context('spawn'), max_tasks_per_child=1) as ex:
+            futures, todo = [(job, ex.submit(run_one, job)) for job in todo], []
+            for job, fut in futures:
+                path, name = job[0], Path(job[0]).name
+                try: name, ok, secs, figs = fut.result()
+                except BrokenProcessPool:
+                    if not (Path(markers)/name).exists() and path not in lost: lost.add(path); todo.append(job); continue
+                    ok, secs, figs = False, a.timeout if (Path(markers)/name).exists() else 0., {}
+                bad = figure_problems(path, figs, a.refresh_figures and ok) if ok else []
+                if bad: print(f'{path}: ' + '; '.join(bad) + f' (refresh: python .ci/test_nbs.py --no-browser --refresh-figures {path})', file=sys.stderr)
+                ok = ok and not bad
+                print(f'{"PASS" if ok else "FAIL"} {name} ({secs:.1f}s)' + (f' ({sum(map(len, figs.values()))} figures written)' if a.refresh_figures and ok else ''), flush=True)
+                passed += ok; failed += not ok
+    shutil.rmtree(markers, ignore_errors=True)
     skipped = 0
     if not a.no_browser and not a.notebooks:
         bp, bf, skipped = browser_test(); passed += bp; failed += bf

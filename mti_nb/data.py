@@ -332,14 +332,16 @@ _INTERP = {'image': InterpolationMode.BILINEAR, 'label': InterpolationMode.NEARE
 _FILL = {'image': 0., 'label': IGNORE_INDEX, 'depth': 0., 'normals': 0., 'map': float(IGNORE_INDEX)}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
+def _kinds(sample: dict) -> dict[str, str]:
+    """The kind of every map of `sample` ('meta' left out); `KeyError` naming a key without a transform rule."""
+    for k in sample:
+        if k != 'meta' and k not in SAMPLE_KEYS: raise KeyError(f'no transform rule for sample key {k!r}; known keys: {", ".join(SAMPLE_KEYS)}')
+    return {k: SAMPLE_KEYS[k] for k in sample if k != 'meta'}
+
 def _apply(sample: dict, fn: Callable[[str, torch.Tensor], torch.Tensor]) -> dict:
     """A new dict with `fn(kind, tensor)` applied to every map; 'meta' is passed through."""
-    out = {}
-    for k, v in sample.items():
-        if k == 'meta': out[k] = v; continue
-        if k not in SAMPLE_KEYS: raise KeyError(f'no transform rule for sample key {k!r}; known keys: {", ".join(SAMPLE_KEYS)}')
-        out[k] = fn(SAMPLE_KEYS[k], v)
-    return out
+    kinds = _kinds(sample)
+    return {k: fn(kinds[k], v) if k in kinds else v for k, v in sample.items()}
 
 def _on_chw(x: torch.Tensor, op: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
     """Apply a torchvision op that wants `CxHxW` to an `HxW` or `CxHxW` tensor."""
@@ -368,8 +370,7 @@ def _warp(x: torch.Tensor, angle: float, scale: float, interpolation: Interpolat
 def affine(sample: dict, angle: float = 0., scale: float = 1., normals_y_up: bool = True) -> dict:
     """Rotate by `angle` degrees counter-clockwise and zoom by `scale` about the centre, keeping the size."""
     if angle == 0 and scale == 1: return dict(sample)
-    out = _apply(sample, lambda kind, x: x)                           # checks the keys
-    kinds, groups = {k: SAMPLE_KEYS[k] for k in out if k != 'meta'}, {}
+    out, kinds, groups = dict(sample), _kinds(sample), {}
     for k, kind in kinds.items():
         if _INTERP[kind] == InterpolationMode.NEAREST: groups.setdefault(tuple(out[k].shape[-2:]), []).append(k)
         else: out[k] = _on_chw(out[k], lambda t: _warp(t, angle, scale, _INTERP[kind], _FILL[kind]))

@@ -15,7 +15,8 @@ from torch import nn, Tensor
 from torchvision.models.resnet import BasicBlock, conv1x1
 
 # %% auto #0
-__all__ = ['MATMUL_RESIZE', 'residual_block', 'resize_matrix', 'upsample_to', 'matmul_resize', 'conv_bn_relu']
+__all__ = ['MATMUL_RESIZE', 'residual_block', 'resize_matrix', 'resizes_by_matmul', 'upsample_to', 'matmul_resize',
+           'conv_bn_relu']
 
 # %% ../nbs/02_layers.ipynb #ee4e4302
 def residual_block(in_channels: int, channels: int) -> BasicBlock:
@@ -46,12 +47,15 @@ def _resize_by_matmul(x: Tensor, size: tuple[int, int]) -> Tensor:
     ry, rx = _resize_matrix(H, h, x.dtype, x.device), _resize_matrix(W, w, x.dtype, x.device)
     return ry @ (x @ rx.T) if h * W * (w + H) <= H * w * (h + W) else (ry @ x) @ rx.T
 
+def resizes_by_matmul(dtype: torch.dtype, device: str | torch.device, channels_last: bool = False, autocast: bool = False) -> bool:
+    """Whether `upsample_to` resizes 4-D maps of `dtype` on `device` by matrix products: float32, CPU, NCHW, outside autocast, `MATMUL_RESIZE` on."""
+    return MATMUL_RESIZE and dtype == torch.float32 and torch.device(device).type == 'cpu' and not channels_last and not autocast
+
 def upsample_to(x: Tensor, size: tuple[int, int] | torch.Size) -> Tensor:
     """Bilinearly resize `x` (B x C x h x w) to `size` (no-op if it already has it)."""
     size = tuple(size)
     if tuple(x.shape[-2:]) == size: return x
-    if (MATMUL_RESIZE and x.ndim == 4 and x.dtype == torch.float32 and x.device.type == 'cpu' and x.is_contiguous()
-            and not torch.is_autocast_enabled('cpu')): return _resize_by_matmul(x, size)
+    if x.ndim == 4 and resizes_by_matmul(x.dtype, x.device, not x.is_contiguous(), torch.is_autocast_enabled('cpu')): return _resize_by_matmul(x, size)
     return F.interpolate(x, size=size, mode='bilinear', align_corners=False)
 
 @contextmanager

@@ -37,7 +37,7 @@ from .backbones import get_backbone
 from .models import MTINet, MultiTaskBaseline, SingleTaskNet, PADNet
 from .losses import MultiTaskLoss
 from .metrics import MultiTaskMetrics, evaluate, delta_m, MAIN_METRIC, LOWER_IS_BETTER
-from .layers import matmul_resize
+from .layers import matmul_resize, resizes_by_matmul
 from .speed import default_threads, set_threads, adam_kwargs, channels_last_pays, inference_model, memory_errors, native_bf16, pick_device, resolve_amp
 from .config import DATASET_TASKS, DEFAULTS, make_config, option
 
@@ -544,7 +544,8 @@ class Trainer:
         with using_threads(self.cfg['threads']) as threads:
             group = self.optimizer.param_groups[0]
             if self.amp_note and self.progress: tqdm.write(self.amp_note)
-            products = self.cfg['fast'] and self.device.type == 'cpu' and self.cfg['amp'] == 'none' and not self.channels_last   # where upsample_to multiplies (02_layers)
+            with matmul_resize(self.cfg['fast']):                              # as in train_step: does upsample_to multiply? (02_layers)
+                products = resizes_by_matmul(torch.float32, self.device, self.channels_last, self.cfg['amp'] != 'none')
             self.runtime = {'threads': threads, 'amp': self.cfg['amp'], 'adam': 'fused' if group['fused'] else 'foreach' if group['foreach'] else 'for-loop',
                             'channels_last': self.channels_last, 'resize': 'matrix products' if products else 'F.interpolate',
                             'evaluation': 'folded batch norm, inference_mode' if self.cfg['fast'] else 'plain'}
