@@ -79,6 +79,7 @@ def mti_train(
     lr: float = None,  # Adam learning rate (poly decay per epoch) [default: from --recipe; demo 0.001]
     weight_decay: float = None,  # Adam weight decay [default: 0.0001]
     size: Param('image height and width [default: from --recipe; demo 96 128]', int, nargs=2) = None,
+    augment: str = None,  # on: the training augmentation (random flips, and zoom on NYUD, rotation and scaling on PASCAL), off: none [default: from --recipe; demo on]
     loss_weights: Param('task weight overrides, e.g. normals=5 edge=20', str, nargs='+') = None,
     single_task: Param('JSON files of single-task results (mti_eval output): select the model by Δm', str, nargs='+') = None,
     edge_thresholds: int = None,  # thresholds of the edge benchmark in the per-epoch validation (fewer: faster, coarser odsF); the reported checkpoint is evaluated once with the full 99 at the end [default: 9]
@@ -97,7 +98,8 @@ def mti_train(
     given = dict(data=data, dataset=dataset, tasks=tasks, aux_tasks=aux_tasks, model=model, backbone=backbone, weights=weights,
                  scales=scales, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, size=size,
                  loss_weights=_weight_overrides(loss_weights) if loss_weights else None, single_task=single_task,
-                 edge_thresholds=edge_thresholds, seed=seed, holdout=holdout, amp=amp, threads=threads)
+                 edge_thresholds=edge_thresholds, seed=seed, holdout=holdout, amp=amp, threads=threads,
+                 augment={'on': True, 'off': False}.get(augment, augment))
     given = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items() if v is not None}
     given |= ({'pretrained': True} if pretrained else {}) | ({'use_fpm': False} if no_fpm else {}) | dict(device=device, workers=workers, fast=not no_fast)
     with memory_errors():

@@ -26,16 +26,16 @@ AMP_MODES = ('auto', 'none', 'bf16', 'fp16')   # auto: bf16 where the device com
 MAX_SIDE = 2048   # largest --size side accepted (the reference trains at 480x640 and 512x512)
 
 RECIPES: dict[str, dict[str, Any]] = {   # named training recipes (mti_train --recipe); any option given overrides them
-    'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3),        # the default: from scratch, about 11 minutes on a 2-core CPU with native bf16 (12c)
-    'paper': dict(size=(480, 640), batch_size=6, epochs=80, lr=1e-4),     # the paper's NYUD recipe (suppl. A.2.1) at the reference's size
-    'reference': dict(size=None, batch_size=8, epochs=100, lr=1e-4)}  # the reference implementation's configs (size None: the dataset's, data.DEFAULT_SIZE)
+    'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3, augment=True),        # the default: from scratch, about 11 minutes on a 2-core CPU with native bf16 (12c)
+    'paper': dict(size=(480, 640), batch_size=6, epochs=80, lr=1e-4, augment=True),     # the paper's NYUD recipe (suppl. A.2.1) at the reference's size
+    'reference': dict(size=None, batch_size=8, epochs=100, lr=1e-4, augment=True)}  # the reference implementation's configs (size None: the dataset's, data.DEFAULT_SIZE)
 DEFAULT_RECIPE = 'demo'
 
 DEFAULTS: dict[str, Any] = dict(   # the one set of defaults: of make_config, hence of Trainer, and of mti_train
     data=None, dataset='nyud', tasks=None, aux_tasks=[], model='mti', backbone='hrnet18', pretrained=False, weights=None,
     use_fpm=True, scales=[0, 1, 2, 3], weight_decay=1e-4, poly_power=0.9, **RECIPES[DEFAULT_RECIPE],
     loss_weights=None, seed=0, device='auto', amp='auto', workers=0, threads=0, fast=True, out='runs/mti',
-    single_task=None, edge_thresholds=9, augment=True, holdout=0)
+    single_task=None, edge_thresholds=9, holdout=0)
 
 def recipe_settings(name: str | None, dataset: str = 'nyud') -> dict[str, Any]:
     """The settings of the recipe called `name` (None: `DEFAULT_RECIPE`) for `dataset`; `InputError` naming --recipe otherwise."""
@@ -91,6 +91,7 @@ def make_config(**kwargs) -> dict[str, Any]:
     for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0), ('holdout', 0)): _check_int(cfg, key, lo)
     _check_int(cfg, 'seed', 0, MAX_SEED)
     if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")
+    if not isinstance(cfg['augment'], bool): raise InputError(f"--augment must be on or off (True or False), got {cfg['augment']!r}")
     _check_number(cfg, 'lr', positive=True)
     for key in ('weight_decay', 'poly_power'): _check_number(cfg, key, positive=False)
     if cfg['size'] is not None:
