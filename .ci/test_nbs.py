@@ -128,8 +128,9 @@ def main() -> int:
                 path, name = job[0], Path(job[0]).name
                 try: name, ok, secs, figs = fut.result()
                 except BrokenProcessPool:
-                    if not (Path(markers)/name).exists() and path not in lost: lost.add(path); todo.append(job); continue
-                    ok, secs, figs = False, a.timeout if (Path(markers)/name).exists() else 0., {}
+                    timed_out = (Path(markers)/name).exists()
+                    if not timed_out and path not in lost: lost.add(path); todo.append(job); continue
+                    ok, secs, figs = False, a.timeout if timed_out else 0., {}
                 bad = figure_problems(path, figs, a.refresh_figures and ok) if ok else []
                 if bad: print(f'{path}: ' + '; '.join(bad) + f' (refresh: python .ci/test_nbs.py --no-browser --refresh-figures {path})', file=sys.stderr)
                 ok = ok and not bad
