@@ -23,7 +23,7 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, default_data_dir, existing_folder, not_an_input, output_file, output_folder, run_cli, write_text_atomic, jsonable
+from .core import IGNORE_INDEX, SPLIT_DIRS, InputError, atomic_path, check_threads, default_data_dir, existing_folder, not_an_input, output_file, output_folder, run_cli, write_text_atomic, jsonable
 from .data import NYUD, PASCALContext, MultiTaskDataset, check_tasks
 from .drawing import task_image
 from .synthetic import generate_dataset, generate_synthetic, synth_spec
@@ -420,6 +420,7 @@ def _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_si
         raise InputError(f'--normals-angle must be between 0 and 180 degrees, got {normals_angle}')
     for opt, v in (('--batch-size', batch_size), ('--limit', limit), ('--threads', threads)):
         if v is not None and v < 1: raise InputError(f'{opt} must be >= 1, got {v}')
+    if threads is not None: check_threads(threads)
     return pairs, dilations
 
 def affinity_curves(data, pairs: Iterable | None = None, dilations: Iterable[int] = DILATIONS, split: str = 'train',
@@ -454,6 +455,9 @@ def affinity_curves(data, pairs: Iterable | None = None, dilations: Iterable[int
             sizes = {t: (v.shape[0],) + tuple(v.shape[-2:]) for t, v in x.items()}
             if len(set(sizes.values())) > 1 or sizes[tasks[0]][0] != 1:
                 raise InputError(f'image {id_}: expected one label map per task, all of one size; got (batch, H, W) ' + ', '.join(f'{t} {s}' for t, s in sizes.items()))
+            h, w = x[tasks[0]].shape[-2:]
+            if min(dilations) >= max(h, w):                                     # not one pair to count: every curve would be empty (NaN)
+                raise InputError(f'--dilations {" ".join(map(str, dilations))}: no two pixels of image {id_} ({h}x{w}) are that far apart; use dilations below {max(h, w)}')
             if buf and x[tasks[0]].shape[-2:] != buf[0][1][tasks[0]].shape[-2:]: flush()
             buf.append((id_, x))
             if len(buf) == batch_size: flush()
@@ -603,7 +607,7 @@ def mti_affinity(
     quiet: bool = False,  # no progress bar, no table
 ):
     "Measure how often two tasks' pixel-pair affinities agree, per kernel dilation (MTI-Net Sec. 2.2, Fig. 2b); write CSVs and a plot."
-    if threads < 0: raise InputError(f"--threads must be >= 0 (0: PyTorch's default), got {threads}")
+    check_threads(threads)
     if dataset is not None: _check_dataset(dataset)
     _check_settings(DATASET_PAIRS[dataset or 'nyud'] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
     if split not in ('train', 'val'): raise InputError(f"--split must be 'train' or 'val', got {split!r}")

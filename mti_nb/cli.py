@@ -15,12 +15,12 @@ import torch
 from fastcore.script import Param
 from torch.utils.data import DataLoader
 
-from .core import InputError, existing_folder, output_file, output_folder, not_an_input, jsonable, write_text_atomic, default_data_dir, run_cli
+from .core import InputError, check_threads, existing_folder, output_file, output_folder, not_an_input, jsonable, write_text_atomic, default_data_dir, run_cli
 from .synthetic import generate_dataset
 from .data import EVAL_SIZES, collate, read_image, val_transform, denormalize
 from .drawing import prediction_figure, save_figure
 from .metrics import evaluate, delta_m, MAIN_METRIC
-from .config import DATASET_TASKS, DEFAULTS, make_config, recipe_settings, _check_int, _one_of
+from .config import DATASET_TASKS, DEFAULTS, MAX_EDGE_THRESHOLDS, make_config, recipe_settings, _check_int, _one_of
 from .speed import memory_errors, pick_device, resolve_amp
 from .train import (Trainer, autocast, check_files, dist_env, edge_processes, evaluation_model, load_model,
                           open_split, read_single_task, using_threads, val_metrics)
@@ -154,7 +154,8 @@ def mti_eval(
 ) -> dict:
     "Evaluate a checkpoint on a split: print a metrics table and Δm (with --single-task), write them to a JSON file."
     opts = dict(batch_size=batch_size, edge_thresholds=edge_thresholds, workers=workers, threads=threads)
-    for key, lo in (('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0)): _check_int(opts, key, lo)
+    for key, lo in (('batch_size', 1), ('workers', 0)): _check_int(opts, key, lo)
+    _check_int(opts, 'edge_thresholds', 1, MAX_EDGE_THRESHOLDS); check_threads(threads)
     _one_of({'split': split}, 'split', ('train', 'val')); _one_of({'eval_size': eval_size}, 'eval_size', EVAL_SIZES)
     out = Path(out) if out else Path(checkpoint).parent/f'eval_{Path(checkpoint).stem}_{split}.json'
     output_file(out, '--out')
@@ -219,7 +220,7 @@ def mti_predict(
 ) -> list[Path]:
     "Save one PNG per image with the input and every task's prediction (and its labels for dataset images); nothing is written outside --out."
     if images and ids: raise InputError('give --images or --ids, not both')
-    _check_int({'n': n}, 'n', 1); _check_int({'threads': threads}, 'threads', 0)
+    _check_int({'n': n}, 'n', 1); check_threads(threads)
     _one_of({'split': split}, 'split', ('train', 'val'))
     out = Path(out) if out else Path(checkpoint).parent/'predictions'
     output_folder(out, '--out')

@@ -11,18 +11,19 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import MAX_SEED, NYUD_TASKS, PASCAL_TASKS, InputError, check_device_name
+from .core import MAX_SEED, NYUD_TASKS, PASCAL_TASKS, InputError, check_device_name, check_threads
 from .backbones import BACKBONES
 from .losses import loss_weights
 
 # %% auto #0
-__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_SIDE', 'RECIPES', 'DEFAULT_RECIPE', 'DEFAULTS', 'recipe_settings',
-           'option', 'make_config']
+__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_EDGE_THRESHOLDS', 'MAX_SIDE', 'RECIPES', 'DEFAULT_RECIPE', 'DEFAULTS',
+           'recipe_settings', 'option', 'make_config']
 
 # %% ../nbs/12a_config.ipynb #c06
 DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL_TASKS}
 MODELS = ('mti', 'pad', 'mtl', 'single')
 AMP_MODES = ('auto', 'none', 'bf16', 'fp16')   # auto: bf16 where the device computes it natively (speed.resolve_amp), else none
+MAX_EDGE_THRESHOLDS = 999   # the edge benchmark's thresholds are k/(n+1): beyond this they only cost time (the reference uses 99)
 MAX_SIDE = 2048   # largest --size side accepted (the reference trains at 480x640 and 512x512)
 
 RECIPES: dict[str, dict[str, Any]] = {   # named training recipes (mti_train --recipe); any option given overrides them
@@ -86,9 +87,11 @@ def make_config(**kwargs) -> dict[str, Any]:
     _one_of(cfg, 'amp', AMP_MODES)
     if cfg['model'] == 'single' and len(cfg['tasks']) != 1: raise InputError(f"--model single trains one task; got --tasks {' '.join(cfg['tasks'])}")
     if cfg['aux_tasks'] and cfg['model'] in ('mtl', 'single'): raise InputError(f"--model {cfg['model']} has no auxiliary tasks (--aux-tasks); use mti or pad")
+    if both := [t for t in cfg['aux_tasks'] if t in cfg['tasks']]: raise InputError(f"--aux-tasks: {both} are main tasks already (--tasks); a task is main or auxiliary, not both")
     if cfg['pretrained'] and cfg['weights'] is not None: raise InputError('give --pretrained (download) or --weights FILE (local file), not both')
     check_device_name(cfg['device'])
-    for key, lo in (('epochs', 1), ('batch_size', 1), ('edge_thresholds', 1), ('workers', 0), ('threads', 0), ('holdout', 0)): _check_int(cfg, key, lo)
+    for key, lo in (('epochs', 1), ('batch_size', 1), ('workers', 0), ('holdout', 0)): _check_int(cfg, key, lo)
+    _check_int(cfg, 'edge_thresholds', 1, MAX_EDGE_THRESHOLDS); check_threads(cfg['threads'])
     _check_int(cfg, 'seed', 0, MAX_SEED)
     if not isinstance(cfg['fast'], bool): raise InputError(f"--no-fast: fast must be True or False, got {cfg['fast']!r}")
     if not isinstance(cfg['augment'], bool): raise InputError(f"--augment must be on or off (True or False), got {cfg['augment']!r}")

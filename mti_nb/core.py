@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import colorsys
+import errno
 import math
 import os
 import random
@@ -28,7 +29,8 @@ __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASC
            'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'MAX_SEED', 'nyud_id',
            'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
            'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'output_folder',
-           'output_file', 'not_an_input', 'cli_parser', 'user_error_message', 'run_cli', 'check_device_name']
+           'output_file', 'not_an_input', 'check_threads', 'cli_parser', 'user_error_message', 'run_cli',
+           'check_device_name']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -87,14 +89,15 @@ def layout_paths(layout: dict[str, tuple[str, str]], root: str | os.PathLike, id
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try: path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e: raise NotADirectoryError(errno.ENOTDIR, 'Not a directory (a file is in the way)', e.filename) from e
     tmp = path.with_name(f'.{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}')
     try:
         yield tmp
         os.replace(tmp, path)
     except OSError as e:
-        if e.filename is not None or not e.strerror: raise
-        raise OSError(e.errno, e.strerror, str(path)) from e    # e.g. a full disk: name the file being written
+        if e.filename not in (None, str(tmp)) or not e.strerror: raise
+        raise OSError(e.errno, e.strerror, str(path)) from e    # e.g. a full disk or an unwritable folder: name the file being written, not our temporary
     finally:
         if tmp.exists(): tmp.unlink()
 
@@ -186,6 +189,13 @@ def not_an_input(path: str | os.PathLike, option: str, inputs: Mapping[str, str 
         if q.is_dir() and q in p.parents: raise InputError(f'{option} {path}: lies inside the {what} ({q}); write outputs elsewhere')
     return Path(path)
 
+def check_threads(threads, option: str = '--threads') -> int:
+    """`threads` if it is an integer from 0 (each command's default) to this machine's CPU count, else an `InputError` naming `option`."""
+    cpus = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 0 <= threads <= cpus:
+        raise InputError(f'{option} must be an integer from 0 to {cpus} (the CPUs of this machine), got {threads!r}')
+    return int(threads)
+
 def _dash(arg: str) -> str:
     """`--n_train=5` -> `--n-train=5`; values and short options unchanged."""
     if not arg.startswith('--'): return arg
@@ -195,6 +205,7 @@ def _dash(arg: str) -> str:
 def cli_parser(func, prog: str | None = None) -> argparse.ArgumentParser:
     """fastcore's parser for `func`, with dashed option names (`--n-train`) and without its hidden debug options."""
     p = anno_parser(func, prog=prog or func.__name__)
+    p.error = lambda message: p.exit(2, f'{p.prog}: error: {message} (see {p.prog} --help)\n')   # one line, without the usage
     for act in [a for a in p._actions if a.dest in ('pdb', 'xtra')]: p._remove_action(act)
     for act in p._actions: act.option_strings = [_dash(o) for o in act.option_strings]
     p._option_string_actions = {o: a for a in p._actions for o in a.option_strings}
@@ -214,12 +225,15 @@ def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
     """Parse `argv` (default `sys.argv[1:]`) with `cli_parser(func)`, accepting `--a_b` for `--a-b`, and call `func`.
 
     A user error (see `user_error_message`) ends the program with one line on stderr and exit status 1;
-    a usage error exits with 2 (argparse); Ctrl-C ends it with one line and exit status 130; any other exception is a bug and keeps its traceback."""
+    a usage error (argparse's, or an empty value) prints one line and exits with 2; Ctrl-C ends it with one line and exit status 130; any other exception is a bug and keeps its traceback."""
     argv = sys.argv[1:] if argv is None else argv
     p = cli_parser(func, prog)
     dashed = [_dash(a) for a in argv]
     ns, unknown = p.parse_known_args(dashed)
     if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[dashed.index(u)] if u in dashed else u for u in unknown))
+    for a in p._actions:                                             # '' would quietly become '.' or the default
+        v = getattr(ns, a.dest, None)
+        if v != a.default and (v == '' or isinstance(v, list) and '' in v): p.error(f"argument {'/'.join(a.option_strings) or a.dest}: an empty value; leave the option out for its default")
     try: return func(**vars(ns))
     except KeyboardInterrupt as e:
         print(f'{p.prog}: interrupted' + (f': {e}' if str(e) else ''), file=sys.stderr)

@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 import mti_nb
-from .core import MAX_SEED, PASCAL_TASKS, InputError, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
+from .core import MAX_SEED, PASCAL_TASKS, InputError, check_threads, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
 from .synthetic import MAX_IMAGES, check_size, generate_synthetic, synth_spec
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
@@ -280,7 +280,7 @@ def ensure_dataset(dataset: str, recipe: Recipe, data_dir: str | os.PathLike | N
 # %% ../nbs/16_experiments.ipynb #20
 RESULTS_FORMAT, RESULTS_VERSION = 'mti_nb paper results', 1
 
-def _num(v: Any) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool)
+def _num(v: Any) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)   # JSON's NaN and Infinity are not results
 def _str(v: Any) -> bool: return isinstance(v, str)
 def _metrics(v: Any) -> bool: return isinstance(v, dict) and all(x is None or _num(x) for x in v.values())
 _RECORDS: dict[str, tuple[str, dict[str, tuple[bool, Callable[[Any], bool], str]]]] = {   # what summarise, find_run, plan and report read: key -> (required, check, what it must be)
@@ -289,10 +289,10 @@ _RECORDS: dict[str, tuple[str, dict[str, tuple[bool, Callable[[Any], bool], str]
         run_hash=(True, _str, 'a string'), recipe_hash=(True, _str, 'a string'),
         config=(True, lambda v: isinstance(v, dict) and _str(v.get('dataset')) and _str(v.get('model')) and isinstance(v.get('tasks'), list)
                 and len(v['tasks']) > 0 and all(map(_str, v['tasks'])), "an object with 'dataset', 'model' and 'tasks' (a list of task names)"),
-        metrics=(True, _metrics, 'an object of metric: number or null'),
-        initial=(False, lambda v: v is None or isinstance(v, dict) and all(map(_metrics, v.values())), 'an object of scale: {metric: number or null}'),
+        metrics=(True, _metrics, 'an object of metric: finite number or null'),
+        initial=(False, lambda v: v is None or isinstance(v, dict) and all(map(_metrics, v.values())), 'an object of scale: {metric: finite number or null}'),
         recipe=(False, lambda v: isinstance(v, dict) and isinstance(v.get('size', []), list), 'an object of Recipe fields'),
-        label=(False, _str, 'a string'), wall_s=(False, lambda v: v is None or _num(v), 'a number of seconds'),
+        label=(False, _str, 'a string'), wall_s=(False, lambda v: v is None or _num(v), 'a finite number of seconds'),
         eval_size=(False, lambda v: v in EVAL_SIZES, f"one of {', '.join(EVAL_SIZES)}"))),
     'resources': ('a row of mti_paper 7', dict(
         row=(True, _str, 'a string'), model=(True, _str, 'a string'), dataset=(True, lambda v: v in DATASET_SETUPS, f"one of {', '.join(DATASET_SETUPS)}"),
@@ -841,7 +841,7 @@ def mti_paper(
         raise InputError(f'--seeds must be distinct integers from 0 to {MAX_SEED}, got {" ".join(map(str, seeds))}')
     rec = load_recipe(recipe)
     make_config(device=device, workers=workers)                                        # --device and --workers, named as mti_train names them
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0: raise InputError(f'--threads must be an integer ≥ 0, got {threads!r}')
+    check_threads(threads)
     root = repo_root()
     results = Path(results) if results is not None else default_results(rec, root)
     output_folder(results.parent, '--results')

@@ -25,7 +25,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, check_device_name, output_file, run_cli, write_text_atomic
+from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, check_device_name, check_threads, output_file, run_cli, write_text_atomic
 from .backbones import check_backbone
 from .config import MAX_SIDE
 from .layers import matmul_resize
@@ -60,12 +60,11 @@ def default_threads() -> int:
     env = os.environ.get('MTI_NB_THREADS', '').strip()
     if not env: return physical_cores()
     if not env.isdigit() or int(env) < 1: raise InputError(f'MTI_NB_THREADS must be a positive integer, got {env!r}')
-    return int(env)
+    return check_threads(int(env), 'MTI_NB_THREADS')
 
 def set_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads to `threads` (default: `default_threads()`) and return the number set."""
-    n = default_threads() if threads is None else threads
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise InputError(f'--threads must be a positive integer, got {n!r}')
+    """Set torch's intra-op threads to `threads` (None or 0: `default_threads()`) and return the number set."""
+    n = check_threads(0 if threads is None else threads) or default_threads()
     torch.set_num_threads(n)
     return n
 

@@ -201,6 +201,7 @@ def read_single_task(paths: str | os.PathLike | Sequence[str | os.PathLike] | No
     paths = [Path(paths)] if isinstance(paths, (str, os.PathLike)) else [Path(p) for p in paths]
     out, src = {}, {}
     for p in paths:
+        if p.is_dir(): raise InputError(f'--single-task {p}: is a folder; give the JSON files that mti_eval wrote')
         if not p.is_file(): raise InputError(f'--single-task {p}: no such file; train single-task models '
                                              '(mti_train --model single --tasks T), evaluate them with mti_eval and pass its JSON files')
         try: d = json.loads(p.read_text())
@@ -236,7 +237,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
     except (MemoryError, OSError): raise
     except Exception as e:                       # empty, truncated, not a torch file, or objects weights_only refuses
-        raise InputError(f'{path}: not a readable checkpoint ({type(e).__name__}: {str(e).strip()[:120] or "empty file"})') from e
+        why = ('weights_only=True refuses it: not a file that torch.save wrote, or one holding Python objects beyond tensors and plain data'
+               if str(e).startswith('Weights only load failed') else f'{type(e).__name__}: {str(e).strip()[:120] or "empty file"}')   # not torch's page-long advice
+        raise InputError(f'{path}: not a readable checkpoint ({why})') from e
     if not isinstance(ck, dict) or (missing := [k for k in CHECKPOINT_KEYS if k not in ck]):
         what = f'a dict without {missing}' if isinstance(ck, dict) else f'a {type(ck).__name__}'
         raise InputError(f'{path}: not an mti_train checkpoint (it holds {what}); use the best.pt or last.pt of a run')
@@ -266,8 +269,8 @@ def resume_config(stored: Mapping, given: Mapping, out: str | os.PathLike) -> di
                          f'settings (--epochs may only grow; --data, --device, --workers, --threads, --no-fast may change). To change {option(k)}, start a new run with another --out')
     return merged
 
-def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool | None = None, labels: str = 'input') -> Dataset:
-    """The `split` of the config's dataset (`labels` as in `get_dataset`); a missing folder, split or file is an `InputError` naming --data."""
+def open_split(cfg: Mapping, split: str, tasks: Sequence[str] | None = None, augment: bool = False, labels: str = 'input') -> Dataset:
+    """The `split` of the config's dataset, augmented only if asked (training asks; evaluating the train split does not), `labels` as in `get_dataset`; a missing folder, split or file is an `InputError` naming --data."""
     if cfg['data'] is None: raise InputError('--data: give the dataset folder')
     existing_folder(cfg['data'], '--data', ' (if the dataset moved, pass its new folder with --data)')
     try: return get_dataset(cfg['dataset'], cfg['data'], split, cfg['tasks'] if tasks is None else tasks, cfg['size'], augment=augment, labels=labels)
