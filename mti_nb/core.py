@@ -167,17 +167,25 @@ def existing_folder(path: str | os.PathLike, option: str, hint: str = '') -> Pat
     if path.is_dir(): return path
     raise InputError(f'{option} {path}: is a file, not a folder' if path.exists() else f'{option} {path}: no such folder{hint}')
 
-def output_folder(path: str | os.PathLike, option: str) -> Path:
-    """`path` as a folder to write into (it may not exist yet); a file there is an `InputError` naming `option`."""
-    path = Path(path)
-    if path.exists() and not path.is_dir(): raise InputError(f'{option} {path}: is a file, not a folder')
+def _can_create(path: Path, folder: Path, option: str) -> Path:
+    """`path`, if `folder` can be made or written in: its nearest existing ancestor must be a folder this process may write in (else an `InputError` naming `option`)."""
+    folder = Path(os.path.abspath(folder))
+    have = next(q for q in (folder, *folder.parents) if q.exists())
+    if not have.is_dir(): raise InputError(f'{option} {path}: {have} is a file, not a folder')
+    if not os.access(have, os.W_OK | os.X_OK): raise InputError(f'{option} {path}: no permission to write in {have}')
     return path
 
+def output_folder(path: str | os.PathLike, option: str) -> Path:
+    """`path` as a folder to write into (it may not exist yet); a file there, or a place this process cannot write, is an `InputError` naming `option`."""
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise InputError(f'{option} {path}: is a file, not a folder')
+    return _can_create(path, path, option)
+
 def output_file(path: str | os.PathLike, option: str) -> Path:
-    """`path` as a file to write; a folder there is an `InputError` naming `option`."""
+    """`path` as a file to write; a folder there, or a place this process cannot write, is an `InputError` naming `option`."""
     path = Path(path)
     if path.is_dir(): raise InputError(f'{option} {path}: is a folder; give the name of the file to write')
-    return path
+    return _can_create(path, path.parent, option)
 
 def not_an_input(path: str | os.PathLike, option: str, inputs: Mapping[str, str | os.PathLike | None]) -> Path:
     """`path`, a file or folder to write, unless it is one of `inputs` (what -> file or folder) or lies inside an input folder: an `InputError` naming both."""
