@@ -241,7 +241,8 @@ def run_cli(func, argv: list[str] | None = None, prog: str | None = None):
     if unknown: p.error('unrecognized arguments: ' + ' '.join(argv[dashed.index(u)] if u in dashed else u for u in unknown))
     for a in p._actions:                                             # '' would quietly become '.' or the default
         v = getattr(ns, a.dest, None)
-        if v != a.default and (v == '' or isinstance(v, list) and '' in v): p.error(f"argument {'/'.join(a.option_strings) or a.dest}: an empty value; leave the option out for its default")
+        if v != a.default and (v == '' or isinstance(v, list) and '' in v):
+            p.error(f"argument {'/'.join(a.option_strings)}: an empty value; leave the option out for its default" if a.option_strings else f'argument {a.dest}: an empty value')
     try: return func(**vars(ns))
     except KeyboardInterrupt as e:
         print(f'{p.prog}: interrupted' + (f': {e}' if str(e) else ''), file=sys.stderr)
