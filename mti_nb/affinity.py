@@ -418,7 +418,7 @@ def _check_settings(pairs, dilations, threshold, kernel, normals_angle, batch_si
         raise InputError(f'--threshold must be a positive number (the largest relative depth difference of similar pixels, e.g. 0.1), got {threshold}')
     if not (isinstance(normals_angle, (int, float)) and 0 < normals_angle < 180):
         raise InputError(f'--normals-angle must be between 0 and 180 degrees, got {normals_angle}')
-    for opt, v in (('--batch-size', batch_size), ('--limit', limit), ('--threads', threads)):
+    for opt, v in (('--batch-size', batch_size), ('--limit', limit)):
         if v is not None and v < 1: raise InputError(f'{opt} must be >= 1, got {v}')
     if threads is not None: check_threads(threads)
     return pairs, dilations
@@ -430,7 +430,7 @@ def affinity_curves(data, pairs: Iterable | None = None, dilations: Iterable[int
     """Pair counts of every image of `data` (an NYUD_MT or PASCAL_MT folder, a dataset or a sequence of sample dicts) for `pairs` and `dilations`.
 
     `pairs` None: the dataset's `DATASET_PAIRS`; `dataset`: 'nyud' or 'pascal' (None: `detect_dataset`); `split` is used when `data` is a folder;
-    `limit` keeps the first images only; `threads`: PyTorch threads meanwhile (None: unchanged)."""
+    `limit` keeps the first images only; `threads`: PyTorch threads meanwhile (None or 0: unchanged)."""
     dataset = detect_dataset(data, dataset)
     pairs, dilations = _check_settings(DATASET_PAIRS[dataset] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads)
     tasks = [t for t in AFFINITY_TASKS if any(t in p for p in pairs)]
@@ -446,7 +446,7 @@ def affinity_curves(data, pairs: Iterable | None = None, dilations: Iterable[int
         ids.extend(i for i, _ in buf); bar.update(len(buf)); buf.clear()
     bar = tqdm(total=n, unit='img', desc='affinity', disable=not progress)
     old_threads = torch.get_num_threads()
-    if threads is not None: torch.set_num_threads(int(threads))
+    if threads: torch.set_num_threads(int(threads))
     try:
         for id_, s in samples:
             try: x = {t: _as_batch(t, s[t]) for t in tasks}
@@ -607,15 +607,14 @@ def mti_affinity(
     quiet: bool = False,  # no progress bar, no table
 ):
     "Measure how often two tasks' pixel-pair affinities agree, per kernel dilation (MTI-Net Sec. 2.2, Fig. 2b); write CSVs and a plot."
-    check_threads(threads)
     if dataset is not None: _check_dataset(dataset)
-    _check_settings(DATASET_PAIRS[dataset or 'nyud'] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads or None)
+    _check_settings(DATASET_PAIRS[dataset or 'nyud'] if pairs is None else pairs, dilations, threshold, kernel, normals_angle, batch_size, limit, threads)
     if split not in ('train', 'val'): raise InputError(f"--split must be 'train' or 'val', got {split!r}")
     src = existing_folder(data, '--data') if data is not None else default_data_dir() / synth_spec(dataset or 'nyud').name
     not_an_input(output_folder(out, '--out'), '--out', {'dataset folder': src})
     if summary is not None: not_an_input(output_file(summary, '--summary'), '--summary', {'dataset folder': src})
     root = src if data is not None else _default_data(dataset or 'nyud')
-    res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads or None, dataset)
+    res = affinity_curves(root, pairs, dilations, split, threshold, kernel, normals_angle, batch_size, limit, not quiet, threads, dataset)
     paths = res.write(out)
     if summary is not None: paths['summary_json'] = AffinitySummary.from_result(res, data=root.name).write(summary)
     if not quiet:

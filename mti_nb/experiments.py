@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 import mti_nb
-from .core import MAX_SEED, PASCAL_TASKS, InputError, check_threads, default_data_dir, existing_folder, jsonable, output_file, output_folder, run_cli, write_text_atomic
+from .core import MAX_SEED, PASCAL_TASKS, InputError, check_threads, default_data_dir, jsonable, output_file, output_folder, run_cli, write_text_atomic
 from .synthetic import MAX_IMAGES, check_size, generate_synthetic, synth_spec
 from .metrics import MAIN_METRIC, EdgeMetric, MultiTaskMetrics, delta_m, evaluate
 from .resources import DATASET_SETUPS, PAPER_TABLE7, count_flops, count_params, format_table
@@ -847,7 +847,7 @@ def mti_paper(
     output_folder(results.parent, '--results')
     read_results(results)                                                              # a file that is not a results file: refused now
     runs_dir = output_folder(runs_dir, '--runs-dir') if runs_dir is not None else default_runs_dir(root)
-    data_dir = None if data_dir is None else existing_folder(data_dir, '--data-dir') if Path(data_dir).is_dir() else output_folder(data_dir, '--data-dir')   # datasets made already are only read
+    data_dir = None if data_dir is None else Path(data_dir) if Path(data_dir).is_dir() else output_folder(data_dir, '--data-dir')   # datasets made already are only read
     dev = pick_device(device)
     _check_amp(rec, dev, recipe)                                                       # fp16 on a CPU: refused now, in a dry run too
     resources = RESOURCES_TABLE in targets or 'all' in targets

@@ -38,11 +38,11 @@ from .resources import parse_size
 # %% auto #0
 __all__ = ['CL_TRAIN_MIN_PIXELS', 'WORKLOADS', 'SIZES', 'TRAIN_SWITCHES', 'INFER_SWITCHES', 'AMP_FLOORS', 'physical_cores',
            'default_threads', 'set_threads', 'cpu_flags', 'native_bf16', 'resolve_amp', 'adam_kwargs', 'pick_device',
-           'memory_errors', 'conv_bn_pairs', 'fold_batchnorm', 'count_batchnorms', 'channels_last_pays', 'try_compile',
-           'inference_model', 'plain_losses', 'as_plain', 'parse_workload_size', 'build_workload', 'synthetic_batch',
-           'default_switches', 'parse_path', 'train_runner', 'infer_runner', 'count_step_flops', 'matmul_peak',
-           'machine_info', 'bench', 'format_rows', 'mti_bench', 'mti_bench_cli', 'Autocast', 'precision_check',
-           'amp_record', 'amp_agreement']
+           'memory_errors', 'conv_bn_pairs', 'fold_batchnorm', 'count_batchnorms', 'channels_last_pays', 'Frozen',
+           'compile_model', 'try_compile', 'inference_model', 'plain_losses', 'as_plain', 'parse_workload_size',
+           'build_workload', 'synthetic_batch', 'default_switches', 'parse_path', 'train_runner', 'infer_runner',
+           'count_step_flops', 'matmul_peak', 'machine_info', 'bench', 'format_rows', 'mti_bench', 'mti_bench_cli',
+           'Autocast', 'precision_check', 'amp_record', 'amp_agreement']
 
 # %% ../nbs/15_speed.ipynb #6
 def physical_cores() -> int:
@@ -151,11 +151,22 @@ def channels_last_pays(device: str | torch.device = 'cpu', mode: str = 'infer', 
     if dev == 'cuda' or (dev == 'cpu' and mode == 'infer'): return True
     return dev == 'cpu' and size is not None and size[0] * size[1] >= CL_TRAIN_MIN_PIXELS
 
+class Frozen(nn.Module):
+    """A compiled eval-mode model, called with inductor's freezing on, so that every compilation of it freezes its weights."""
+    def __init__(self, compiled: nn.Module): super().__init__(); self.compiled = compiled
+    def forward(self, *args, **kwargs):
+        with torch._inductor.config.patch(freezing=True): return self.compiled(*args, **kwargs)
+
+def compile_model(model: nn.Module, **compile_kwargs) -> nn.Module:
+    """`torch.compile(model)`; an eval-mode model `Frozen` (weights as constants: convolution weights prepacked, pointwise ops fused into the convolutions)."""
+    compiled = torch.compile(model, **compile_kwargs)
+    return compiled if model.training else Frozen(compiled)
+
 def try_compile(model: nn.Module, example: Tensor | None = None, **compile_kwargs) -> tuple[nn.Module, dict]:
-    """`torch.compile(model)`, warmed up on `example` and timed; if compiling fails, the eager model and a one-line message on stderr."""
+    """`compile_model(model)`, warmed up on `example` and timed; if compiling fails, the eager model and a one-line message on stderr."""
     t0 = time.perf_counter()
     try:
-        compiled = torch.compile(model, **compile_kwargs)
+        compiled = compile_model(model, **compile_kwargs)
         if example is not None:
             with torch.inference_mode() if not model.training else nullcontext(): compiled(example)
     except Exception as e:
@@ -166,7 +177,7 @@ def try_compile(model: nn.Module, example: Tensor | None = None, **compile_kwarg
 
 def inference_model(model: nn.Module, fold_bn: bool = True, channels_last: bool | None = None, compile: bool = False,
                     example: Tensor | None = None) -> nn.Module:
-    """An eval-mode copy of `model` ready for prediction: batch norm folded, no gradients, channels_last where it pays, optionally compiled (warmed up on `example`).
+    """An eval-mode copy of `model` ready for prediction: batch norm folded, no gradients, channels_last where it pays, optionally compiled frozen (`compile_model`, warmed up on `example`).
 
     Call it under `torch.inference_mode()`; in eval mode the models skip their deep-supervision outputs unless asked."""
     device = next(model.parameters()).device
@@ -267,7 +278,7 @@ def train_runner(model: nn.Module, criterion: nn.Module, batch: Mapping[str, Ten
     if 'cl' in switches: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.Adam(m.parameters(), lr=lr, weight_decay=1e-4, **(adam_kwargs(device) if 'fused' in switches else {'foreach': False}))
     scaler = torch.amp.GradScaler(device.type, enabled='fp16' in switches)
-    net = torch.compile(m) if 'compile' in switches else m
+    net = compile_model(m) if 'compile' in switches else m
     losses = nullcontext if 'lean' in switches else plain_losses
     def step() -> Tensor:
         with losses(), matmul_resize('mm' in switches), _amp(device, switches): loss, _ = criterion(net(x), batch)
@@ -283,7 +294,7 @@ def infer_runner(model: nn.Module, x: Tensor, switches: Sequence[str] = (), devi
     if 'lean' not in switches: as_plain(m)
     x = x.to(device)
     if 'cl' in switches: m, x = m.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
-    net = torch.compile(m) if 'compile' in switches else m
+    net = compile_model(m) if 'compile' in switches else m
     grad = torch.inference_mode if 'lean' in switches else torch.no_grad
     def run() -> dict:
         with grad(), matmul_resize('mm' in switches), _amp(device, switches): return net(x)
