@@ -151,11 +151,24 @@ def channels_last_pays(device: str | torch.device = 'cpu', mode: str = 'infer', 
     if dev == 'cuda' or (dev == 'cpu' and mode == 'infer'): return True
     return dev == 'cpu' and size is not None and size[0] * size[1] >= CL_TRAIN_MIN_PIXELS
 
+def _compile_failed(e: Exception, then: str = 'running eager') -> str:
+    """The one line that reports a failed compilation: its error's type and the first line of its message, or of the error that caused it."""
+    cause = getattr(e, 'inner_exception', None) or e.__cause__   # a backend's own error, wrapped by dynamo
+    text = f'{type(cause).__name__}: {cause}' if cause is not None else str(e)
+    first = text.strip().splitlines()[0][:160] if text.strip() else 'no message'
+    return f'torch.compile failed, {then} ({type(e).__name__}: {first})'
+
 class Frozen(nn.Module):
-    """A compiled eval-mode model, called with inductor's freezing on, so that every compilation of it freezes its weights."""
-    def __init__(self, compiled: nn.Module): super().__init__(); self.compiled = compiled
+    """A compiled eval-mode model, called with inductor's freezing on, so that every compilation of it freezes its weights; if compiling fails, the eager model from then on, with a one-line message on stderr."""
+    def __init__(self, compiled: nn.Module): super().__init__(); self.compiled, self.fell_back = compiled, False
     def forward(self, *args, **kwargs):
-        with torch._inductor.config.patch(freezing=True): return self.compiled(*args, **kwargs)
+        if self.fell_back: return self.compiled._orig_mod(*args, **kwargs)
+        try:
+            with torch._inductor.config.patch(freezing=True): return self.compiled(*args, **kwargs)
+        except Exception as e: failure = _compile_failed(e)
+        out = self.compiled._orig_mod(*args, **kwargs)   # a fault of the input itself is raised here, as the eager model raises it
+        print(failure, file=sys.stderr); self.fell_back = True
+        return out
 
 def compile_model(model: nn.Module, **compile_kwargs) -> nn.Module:
     """`torch.compile(model)`; an eval-mode model `Frozen` (weights as constants: convolution weights prepacked, pointwise ops fused into the convolutions)."""
@@ -170,7 +183,7 @@ def try_compile(model: nn.Module, example: Tensor | None = None, **compile_kwarg
         if example is not None:
             with torch.inference_mode() if not model.training else nullcontext(): compiled(example)
     except Exception as e:
-        msg = f'torch.compile failed, running eager ({type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else "no message"})'
+        msg = _compile_failed(e)
         print(msg, file=sys.stderr)
         return model, {'compiled': False, 'warmup_s': time.perf_counter() - t0, 'message': msg}
     return compiled, {'compiled': True, 'warmup_s': time.perf_counter() - t0, 'message': ''}
@@ -375,7 +388,7 @@ def _warm(runners: dict, paths: dict, warmup: int, device: torch.device, rebuild
         try: warm[p] = sum(_timed(runners[p], device) for _ in range(max(1, warmup)))
         except Exception as e:
             if 'compile' not in paths[p]: raise
-            print(f'torch.compile failed for path {p}, timing it eager ({type(e).__name__}: {str(e).strip().splitlines()[0][:160] if str(e).strip() else ""})', file=sys.stderr)
+            print(_compile_failed(e, f'for path {p}, timing it eager'), file=sys.stderr)
             paths[p] = tuple(s for s in paths[p] if s != 'compile')
             runners[p] = rebuild(p)
             warm[p] = sum(_timed(runners[p], device) for _ in range(max(1, warmup)))
