@@ -183,10 +183,12 @@ def plot_bench(result: Mapping, dpi: int = 72):
     fig, ax = plt.subplots(figsize=(1.2 + 1.3 * len(groups), 3.0), dpi=dpi)
     width = 0.8 / len(paths)
     for k, p in enumerate(paths):
+        labelled = False   # the legend names each path once, at its first bar (a path need not be measured in every group)
         for g, key in enumerate(groups):
             r = next((r for r in rows if (r['workload'], r['size'], r['batch'], r['mode']) == key and r['path'] == p), None)
             if r is None: continue
-            bar = ax.bar(g + (k - (len(paths) - 1) / 2) * width, r['ratio'], width, color=f'C{k}', label=p if g == 0 else None)
+            bar = ax.bar(g + (k - (len(paths) - 1) / 2) * width, r['ratio'], width, color=f'C{k}', label=None if labelled else p)
+            labelled = True
             ax.annotate(f'{100 * r["peak_share"]:.0f}%', (bar[0].get_x() + width / 2, r['ratio']), ha='center', va='bottom', fontsize=6)
     ax.axhline(1, color='k', lw=0.6)
     ax.set_xticks(range(len(groups)), [f'{w}\n{s} b{b}\n{m}' for w, s, b, m in groups], fontsize=7)
