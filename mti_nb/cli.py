@@ -73,7 +73,7 @@ def mti_train(
     weights: str = None,  # backbone weights file downloaded elsewhere
     no_fpm: bool = False,  # ablation: no feature propagation between scales
     scales: Param('MTI-Net scales: 0 (1/4) .. 3 (1/32) [default: 0 1 2 3]', int, nargs='+') = None,
-    recipe: str = None,  # demo (96x128, batch 8, 5 epochs, lr 1e-3: a from-scratch demo of about 11 minutes on a 2-core CPU with native bf16, 13 there in float32, 22 on a 2-core AVX2 CPU), paper (the paper's NYUD recipe, suppl. A.2.1: batch 6, 80 epochs, lr 1e-4; at the reference's 480x640; NYUD only) or reference (the reference configs: 480x640 NYUD, 512x512 PASCAL, batch 8, 100 epochs, lr 1e-4); options given override it [default: demo]
+    recipe: str = None,  # demo (96x128, batch 8, 5 epochs, lr 1e-3: a from-scratch demo of about 11 minutes on a 2-core CPU with native bf16, 13 there in float32, 14 to 22 on a 2-core AVX2 CPU), paper (the paper's NYUD recipe, suppl. A.2.1: batch 6, 80 epochs, lr 1e-4; at the reference's 480x640; NYUD only) or reference (the reference configs: 480x640 NYUD, 512x512 PASCAL, batch 8, 100 epochs, lr 1e-4); options given override it [default: demo]
     epochs: int = None,  # training epochs; with --resume, a larger value extends the run [default: from --recipe; demo 5]
     batch_size: int = None,  # images per step and process [default: from --recipe; demo 8]
     lr: float = None,  # Adam learning rate (poly decay per epoch) [default: from --recipe; demo 0.001]
