@@ -297,7 +297,7 @@ def train_runner(model: nn.Module, criterion: nn.Module, batch: Mapping[str, Ten
         with losses(), matmul_resize('mm' in switches), _amp(device, switches): loss, _ = criterion(net(x), batch)
         opt.zero_grad(set_to_none=True); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
         return loss.detach()
-    step.model, step.optimizer = m, opt
+    step.model, step.optimizer, step.net = m, opt, net
     return step
 
 def infer_runner(model: nn.Module, x: Tensor, switches: Sequence[str] = (), device: str | torch.device = 'cpu') -> Callable[[], dict]:
@@ -311,7 +311,7 @@ def infer_runner(model: nn.Module, x: Tensor, switches: Sequence[str] = (), devi
     grad = torch.inference_mode if 'lean' in switches else torch.no_grad
     def run() -> dict:
         with grad(), matmul_resize('mm' in switches), _amp(device, switches): return net(x)
-    run.model = m
+    run.model, run.net = m, net
     return run
 
 # %% ../nbs/15_speed.ipynb #33
@@ -392,6 +392,8 @@ def _warm(runners: dict, paths: dict, warmup: int, device: torch.device, rebuild
             paths[p] = tuple(s for s in paths[p] if s != 'compile')
             runners[p] = rebuild(p)
             warm[p] = sum(_timed(runners[p], device) for _ in range(max(1, warmup)))
+        if getattr(getattr(runners[p], 'net', None), 'fell_back', False):   # a Frozen model that could not compile runs eager, and said so
+            paths[p] = tuple(s for s in paths[p] if s != 'compile')
     return warm
 
 def bench(workloads: Sequence[str] = ('mti_nyud_ne',), sizes: Sequence[str] = ('default',), modes: Sequence[str] = ('train', 'infer'),
