@@ -11,12 +11,12 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .core import MAX_SEED, NYUD_TASKS, PASCAL_TASKS, InputError, check_device_name, check_threads
+from .core import MAX_SEED, MAX_SIDE, NYUD_TASKS, PASCAL_TASKS, InputError, check_device_name, check_threads
 from .backbones import BACKBONES
 from .losses import loss_weights
 
 # %% auto #0
-__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_EDGE_THRESHOLDS', 'MAX_SIDE', 'RECIPES', 'DEFAULT_RECIPE', 'DEFAULTS',
+__all__ = ['DATASET_TASKS', 'MODELS', 'AMP_MODES', 'MAX_EDGE_THRESHOLDS', 'RECIPES', 'DEFAULT_RECIPE', 'DEFAULTS',
            'recipe_settings', 'option', 'make_config']
 
 # %% ../nbs/12a_config.ipynb #c06
@@ -24,7 +24,6 @@ DATASET_TASKS: dict[str, dict[str, int]] = {'nyud': NYUD_TASKS, 'pascal': PASCAL
 MODELS = ('mti', 'pad', 'mtl', 'single')
 AMP_MODES = ('auto', 'none', 'bf16', 'fp16')   # auto: bf16 where the device computes it natively (speed.resolve_amp), else none
 MAX_EDGE_THRESHOLDS = 999   # the edge benchmark's thresholds are k/(n+1): beyond this they only cost time (the reference uses 99)
-MAX_SIDE = 2048   # largest --size side accepted (the reference trains at 480x640 and 512x512)
 
 RECIPES: dict[str, dict[str, Any]] = {   # named training recipes (mti_train --recipe); any option given overrides them
     'demo': dict(size=(96, 128), batch_size=8, epochs=5, lr=1e-3, augment=True),        # the default: from scratch, about 11 minutes on a 2-core CPU with native bf16 (12c)

@@ -26,11 +26,11 @@ from fastcore.script import anno_parser
 
 # %% auto #0
 __all__ = ['NYUD_TASKS', 'PASCAL_TASKS', 'IGNORE_INDEX', 'NYUD40_CLASSES', 'PASCAL_CLASSES', 'HUMAN_PARTS', 'PART_GROUPS',
-           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'MAX_SEED', 'nyud_id',
-           'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable', 'clean_stale_temps',
-           'folder_lock', 'set_seed', 'default_data_dir', 'InputError', 'existing_folder', 'output_folder',
-           'output_file', 'not_an_input', 'check_threads', 'cli_parser', 'user_error_message', 'run_cli',
-           'check_device_name']
+           'NYUD_LAYOUT', 'PASCAL_LAYOUT', 'NYUD_SPLIT_DIR', 'PASCAL_SPLIT_DIR', 'SPLIT_DIRS', 'MAX_SEED', 'MAX_SIDE',
+           'nyud_id', 'class_palette', 'layout_paths', 'atomic_path', 'write_text_atomic', 'jsonable',
+           'clean_stale_temps', 'folder_lock', 'check_sides', 'set_seed', 'default_data_dir', 'InputError',
+           'existing_folder', 'output_folder', 'output_file', 'not_an_input', 'check_threads', 'cli_parser',
+           'user_error_message', 'run_cli', 'check_device_name']
 
 # %% ../nbs/00_core.ipynb #6
 NYUD_TASKS: dict[str, int] = {'semseg': 40, 'depth': 1, 'normals': 3, 'edge': 1}
@@ -147,6 +147,12 @@ def folder_lock(folder: str | os.PathLike, waiting: str | None = None, busy: str
 
 # %% ../nbs/00_core.ipynb #25
 MAX_SEED = 2**32 - 1   # the largest seed NumPy takes (its seeds are 32-bit)
+MAX_SIDE = 2048   # largest input side accepted (--size, --sizes; the reference trains at 480x640 and 512x512)
+
+def check_sides(size: tuple[int, int], what: str) -> tuple[int, int]:
+    """`size` (H, W) if each side is from 32 (one pixel at HRNet's 1/32 scale) to `MAX_SIDE`, else an `InputError` that starts with `what`."""
+    if not all(32 <= s <= MAX_SIDE for s in size): raise InputError(f'{what}: each side must be from 32 to {MAX_SIDE}')
+    return size
 
 def set_seed(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators."""

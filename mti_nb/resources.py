@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .core import NYUD_TASKS, PASCAL_TASKS, InputError, run_cli
+from .core import NYUD_TASKS, PASCAL_TASKS, InputError, check_sides, run_cli
 from .backbones import check_backbone
 from .layers import matmul_resize
 from .models import MTINet, MultiTaskBaseline, PADNet, SingleTaskNet
@@ -109,7 +109,7 @@ def parse_size(size: str) -> tuple[int, int]:
 
 def mti_resources(
     dataset: str = 'both',  # nyud, pascal or both
-    size: str = None,  # input size HxW for every dataset (default: NYUD 480x640, PASCAL 512x512)
+    size: str = None,  # input size HxW for every dataset, each side 32 to 2048 (default: NYUD 480x640, PASCAL 512x512)
     backbone: str = None,  # hrnet18, hrnet_w18, hrnet_w48, resnet18_fpn or resnet50_fpn (default: Table 7's, hrnet18 for NYUD, resnet50_fpn for PASCAL)
 ):
     "Print parameters and FLOPs of the single-task set, multi-task baseline, PAD-Net and MTI-Net (the paper's Table 7)."
@@ -117,7 +117,7 @@ def mti_resources(
     if backbone is not None: check_backbone(backbone)
     names = list(DATASET_SETUPS) if dataset == 'both' else [dataset]
     t0 = time.time()
-    try: rows = [r for ds in names for r in resource_table(ds, parse_size(size) if size else None, backbone)]
+    try: rows = [r for ds in names for r in resource_table(ds, check_sides(parse_size(size), f'--size {size!r}') if size else None, backbone)]
     except (KeyError, ValueError) as e: raise InputError(str(e.args[0] if e.args else e)) from None     # run_cli prints it as one line
     print(format_table(rows) + f'FLOPs: 2 per multiply-add of convolutions and matmuls (torch FlopCounterMode); GMACs = GFLOPs / 2; paper: Table 7, its FLOPS are multiply-adds (compare GMACs). '
           f'Counted in {time.time() - t0:.1f} s.')

@@ -25,9 +25,8 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, check_device_name, check_threads, output_file, run_cli, write_text_atomic
+from .core import NYUD_TASKS, PASCAL_TASKS, IGNORE_INDEX, InputError, check_device_name, check_sides, check_threads, output_file, run_cli, write_text_atomic
 from .backbones import check_backbone
-from .config import MAX_SIDE
 from .layers import matmul_resize
 from . import losses as _losses
 from .losses import MultiTaskLoss, loss_weights
@@ -231,8 +230,7 @@ def parse_workload_size(spec: str) -> tuple[tuple[int, int], int]:
     try: size, batch = parse_size(hw), int(b) if b else 2
     except ValueError: size, batch = None, 0
     if size is None or batch < 1: raise InputError(f'--sizes: {spec!r} is not default, HxW or HxWbB (e.g. 480x640b2)')
-    if not all(32 <= s <= MAX_SIDE for s in size): raise InputError(f'--sizes: {spec!r}: each side must be from 32 to {MAX_SIDE}')
-    return size, batch
+    return check_sides(size, f'--sizes: {spec!r}'), batch
 
 def build_workload(name: str, backbone: str = 'hrnet18') -> tuple[nn.Module, MultiTaskLoss, dict[str, int]]:
     """The model (random weights), its loss with the dataset's weights, and its tasks -> channels (main and auxiliary) for workload `name`."""
